@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Slipway's development and lab command line.
+
+    python3 tools/slipway.py cluster   # set up, build the lab, run playbooks/cluster.yml on it
+    python3 tools/slipway.py test      # set up, run every quality gate and test
+
+Both install what is missing (Debian packages, the pinned virtualenv, the
+collections, the lab images) and reuse what is already there.  Other commands:
+``setup``, ``lab ...`` (images/up/down/status), ``exec -- CMD`` (run CMD inside
+the toolchain environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from slipway_tools import env as toolchain  # noqa: E402  (path set just above)
+from slipway_tools import gates  # noqa: E402
+
+LAB_INVENTORY = toolchain.REPO / "inventory" / "lab" / "hosts.yml"
+
+
+def _lab(env: dict[str, str], argv: list[str]) -> int:
+    os.environ.update(env)
+    from slipway_tools import lab  # noqa: PLC0415  (needs the toolchain environment first)
+
+    return lab.main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="slipway", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="install what is missing and reuse what is there")
+    test = sub.add_parser("test", help="run every gate: lint, syntax, molecule, pytest")
+    test.add_argument("--only", action="append", help="run only this gate (repeatable), e.g. pytest, molecule")
+    test.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
+    cluster = sub.add_parser("cluster", help="bring the lab up and run playbooks/cluster.yml against it")
+    cluster.add_argument("-i", "--inventory", default=str(LAB_INVENTORY))
+    cluster.add_argument("ansible_args", nargs="*", help="extra arguments for ansible-playbook")
+    lab = sub.add_parser("lab", help="lab images and hosts (images, up, down, status)")
+    lab.add_argument("lab_args", nargs=argparse.REMAINDER)
+    run = sub.add_parser("exec", help="run a command inside the toolchain environment")
+    run.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    env = toolchain.setup()
+    toolchain.log(f"toolchain ready in {time.monotonic() - started:.0f} s")
+
+    if args.command == "setup":
+        return 0
+    if args.command == "test":
+        if not args.only or any(name.startswith("molecule") for name in args.only):
+            if gates.scenarios() and _lab(env, ["images"]) != 0:
+                return 1
+            env = toolchain.environment(toolchain.venv_dir())
+        return gates.run_gates(env, set(args.only or []), args.pytest_args)
+    if args.command == "lab":
+        return _lab(env, args.lab_args)
+    if args.command == "exec":
+        cmd = [c for c in args.cmd if c != "--"] or ["bash"]
+        return subprocess.run(cmd, env=env, check=False).returncode
+    # cluster
+    if _lab(env, ["up", "-i", args.inventory]) != 0:
+        return 1
+    env = toolchain.environment(toolchain.venv_dir())
+    playbook = ["ansible-playbook", "-i", args.inventory, "playbooks/cluster.yml", *args.ansible_args]
+    return subprocess.run(playbook, cwd=toolchain.REPO, env=env, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
