@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from slipway_tools import env as toolchain  # noqa: E402  (path set just above)
-from slipway_tools import gates  # noqa: E402
+from slipway_tools import env as toolchain
+from slipway_tools import gates
 
 LAB_INVENTORY = toolchain.REPO / "inventory" / "lab" / "hosts.yml"
 
@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="install what is missing and reuse what is there")
     test = sub.add_parser("test", help="run every gate: lint, syntax, molecule, pytest")
-    test.add_argument("--only", action="append", help="run only this gate (repeatable), e.g. pytest, molecule")
+    test.add_argument(
+        "--only", action="append", help="run only this gate (repeatable), e.g. pytest, molecule"
+    )
     test.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
     cluster = sub.add_parser("cluster", help="bring the lab up and run playbooks/cluster.yml against it")
     cluster.add_argument("-i", "--inventory", default=str(LAB_INVENTORY))
@@ -54,27 +56,40 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     env = toolchain.setup()
     toolchain.log(f"toolchain ready in {time.monotonic() - started:.0f} s")
+    return COMMANDS[args.command](env, args)
 
-    if args.command == "setup":
-        return 0
-    if args.command == "test":
-        if not args.only or any(name.startswith("molecule") for name in args.only):
-            if gates.scenarios() and _lab(env, ["images"]) != 0:
-                return 1
-            env = toolchain.environment(toolchain.venv_dir())
-        return gates.run_gates(env, set(args.only or []), args.pytest_args)
-    if args.command == "lab":
-        return _lab(env, args.lab_args)
-    if args.command == "exec":
-        cmd = [c for c in args.cmd if c != "--"] or ["bash"]
-        return subprocess.run(cmd, env=env, check=False).returncode
-    # cluster
+
+def _setup(_env: dict[str, str], _args: argparse.Namespace) -> int:
+    return 0
+
+
+def _test(env: dict[str, str], args: argparse.Namespace) -> int:
+    wants_molecule = not args.only or any(name.startswith("molecule") for name in args.only)
+    if wants_molecule and gates.scenarios():
+        if _lab(env, ["images"]) != 0:
+            return 1
+        env = toolchain.environment(toolchain.venv_dir())
+    return gates.run_gates(env, set(args.only or []), args.pytest_args)
+
+
+def _lab_command(env: dict[str, str], args: argparse.Namespace) -> int:
+    return _lab(env, args.lab_args)
+
+
+def _exec(env: dict[str, str], args: argparse.Namespace) -> int:
+    cmd = [c for c in args.cmd if c != "--"] or ["bash"]
+    return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def _cluster(env: dict[str, str], args: argparse.Namespace) -> int:
     if _lab(env, ["up", "-i", args.inventory]) != 0:
         return 1
     env = toolchain.environment(toolchain.venv_dir())
     playbook = ["ansible-playbook", "-i", args.inventory, "playbooks/cluster.yml", *args.ansible_args]
     return subprocess.run(playbook, cwd=toolchain.REPO, env=env, check=False).returncode
 
+
+COMMANDS = {"setup": _setup, "test": _test, "lab": _lab_command, "exec": _exec, "cluster": _cluster}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -37,7 +37,13 @@ def gates(selected: set[str] | None, pytest_args: list[str]) -> list[Gate]:
     syntax = [
         Gate(
             f"syntax-check {p.relative_to(REPO)}",
-            ["ansible-playbook", "--syntax-check", "-i", "inventory/sample/hosts.yml", str(p.relative_to(REPO))],
+            [
+                "ansible-playbook",
+                "--syntax-check",
+                "-i",
+                "inventory/sample/hosts.yml",
+                str(p.relative_to(REPO)),
+            ],
         )
         for p in playbooks()
     ]
@@ -55,7 +61,9 @@ def gates(selected: set[str] | None, pytest_args: list[str]) -> list[Gate]:
     return [g for g in all_gates if g.name.split(" ")[0] in selected or g.name in selected]
 
 
-def run_gates(env: dict[str, str], selected: set[str] | None = None, pytest_args: list[str] | None = None) -> int:
+def run_gates(
+    env: dict[str, str], selected: set[str] | None = None, pytest_args: list[str] | None = None
+) -> int:
     results: list[tuple[str, bool, float]] = []
     for gate in gates(selected, pytest_args or []):
         print(f"\n==> {gate.name}: {' '.join(gate.argv)}", flush=True)
