@@ -39,7 +39,7 @@ PACKAGES = (
 )
 
 #: Bump when the build steps change in a way the hash below would not see.
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 
 # Files each image gets on top of the packages: sshd for key-only root logins,
 # and no host keys (each container makes its own when the lab starts it).
@@ -80,6 +80,7 @@ def build(distro: str) -> None:
     hooks = [
         "--customize-hook=rm -f $1/etc/ssh/ssh_host_*",
         "--customize-hook=mkdir -p $1/etc/ssh/sshd_config.d",
+        "--customize-hook=install -d -m 0700 $1/root/.ssh",
         f"--customize-hook=printf '{SSHD_CONFIG}' > $1/etc/ssh/sshd_config.d/slipway-lab.conf",
         # first boot makes the host keys of this very container
         "--customize-hook=mkdir -p $1/etc/systemd/system/ssh.service.d",

@@ -149,42 +149,60 @@ def create(host: str, hv: dict) -> None:
     )
 
 
-def wait_ready(host: str, hv: dict, timeout: float = 60.0) -> None:
-    """systemd up (running or degraded) and sshd answering on the published port."""
+def wait_sshd(host: str, hv: dict, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    name = container_name(host)
     while time.monotonic() < deadline:
-        status = podman("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
-        if status in ("running", "degraded"):
-            try:
-                with socket.create_connection(("127.0.0.1", int(hv["ansible_port"])), timeout=2) as sock:
-                    if sock.recv(64).startswith(b"SSH-"):
-                        return
-            except OSError:
-                pass
-        time.sleep(0.5)
-    raise SystemExit(
-        f"slipway: lab host {host} not ready after {timeout:.0f} s (systemd: {status or 'unknown'})"
+        try:
+            with socket.create_connection(("127.0.0.1", int(hv["ansible_port"])), timeout=2) as sock:
+                if sock.recv(64).startswith(b"SSH-"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"slipway: sshd of lab host {host} did not answer within {timeout:.0f} s")
+
+
+def ssh(hv: dict, *command: str) -> subprocess.CompletedProcess:
+    """Run a command on a lab host the way Ansible reaches it (key, strict host key checking)."""
+    return subprocess.run(
+        [
+            "ssh",
+            "-i",
+            str(KEY),
+            "-o",
+            f"UserKnownHostsFile={KNOWN_HOSTS}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-p",
+            str(hv["ansible_port"]),
+            "root@127.0.0.1",
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
+
+
+def wait_systemd(host: str, hv: dict, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    status = "unknown"
+    while time.monotonic() < deadline:
+        status = ssh(hv, "systemctl", "is-system-running").stdout.strip() or status
+        if status in ("running", "degraded"):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"slipway: lab host {host} not ready after {timeout:.0f} s (systemd: {status})")
 
 
 def authorize(host: str) -> None:
-    subprocess.run(
-        [
-            "podman",
-            "exec",
-            "-i",
-            container_name(host),
-            "sh",
-            "-c",
-            "install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys"
-            " && chmod 0600 /root/.ssh/authorized_keys",
-        ],
-        input=KEY.with_suffix(".pub").read_text(),
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    # podman cp needs no process in the container: systemd inside moves itself
+    # out of the cgroup podman made for it on hybrid-cgroup hosts, after which
+    # `podman exec` fails; SSH and cp keep working.
+    podman("cp", str(KEY.with_suffix(".pub")), f"{container_name(host)}:/root/.ssh/authorized_keys")
 
 
 def _known_hosts_without(ports: set[int]) -> list[str]:
@@ -220,6 +238,7 @@ def up(inventory: str) -> None:
     images.ensure_images(sorted({hv["slipway_lab_image"] for hv in hosts.values()}))
     ensure_key()
     ensure_network()
+    created = 0
     for host, hv in hosts.items():
         current = state(host)
         if current == "running":
@@ -228,16 +247,23 @@ def up(inventory: str) -> None:
             podman("start", container_name(host))
         else:
             create(host, hv)
+        created += 1
     for host, hv in hosts.items():
-        wait_ready(host, hv)
+        wait_sshd(host, hv)
         authorize(host)
     record_host_keys(hosts)
-    log(f"lab up: {len(hosts)} host(s) from {inventory} in {time.monotonic() - started:.1f} s")
+    for host, hv in hosts.items():
+        wait_systemd(host, hv)
+    log(
+        f"lab up: {created} created or started, {len(hosts)} host(s) from {inventory}"
+        f" in {time.monotonic() - started:.1f} s"
+    )
 
 
 def down(inventory: str) -> None:
     write_containers_conf()
     hosts = lab_hosts(inventory)
+    present = [host for host in hosts if state(host) is not None]
     for host in hosts:
         name = container_name(host)
         podman("rm", "--force", "--time", "5", name, check=False)
@@ -245,7 +271,7 @@ def down(inventory: str) -> None:
     ports = {int(hv["ansible_port"]) for hv in hosts.values()}
     if KNOWN_HOSTS.exists():
         KNOWN_HOSTS.write_text("".join(f"{line}\n" for line in _known_hosts_without(ports)))
-    log(f"lab down: {len(hosts)} host(s) from {inventory} removed")
+    log(f"lab down: {len(present)} of {len(hosts)} host(s) from {inventory} removed")
 
 
 def status(inventory: str) -> None:
