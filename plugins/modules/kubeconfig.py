@@ -8,7 +8,7 @@ module: kubeconfig
 short_description: kubeadm-style kubeconfig files with embedded client certificates, many per call
 description:
   - Writes kubeconfigs the way kubeadm does (admin.conf, super-admin.conf, controller-manager.conf,
-    scheduler.conf, kubelet.conf): one cluster with the CA embedded, one user whose client
+    scheduler.conf, kubelet.conf), with one cluster with the CA embedded, one user whose client
     certificate (signed by the CA, clientAuth, starting at the CA's own start as kubeadm does) and
     key are embedded, one context C(<user>@<cluster>) set as current. Files are mode 0600.
   - Idempotent by parsing the existing file. Unchanged when the server, names, CA and the client
