@@ -15,6 +15,8 @@ import hashlib
 import ipaddress
 import os
 import secrets
+import shutil
+import stat
 import tempfile
 
 try:
@@ -448,6 +450,25 @@ def load_ca(cert_path: str):
     return cert
 
 
+def backup_name(path: str) -> str:
+    """``<file>.<UTC timestamp>.bak``; a counter is added if that name is taken."""
+    stamp = now().strftime("%Y%m%dT%H%M%S.%fZ")
+    candidate = f"{path}.{stamp}.bak"
+    counter = 1
+    while os.path.exists(candidate):
+        candidate = f"{path}.{stamp}-{counter}.bak"
+        counter += 1
+    return candidate
+
+
 def backup(module, path: str, enabled: bool, backups: list) -> None:
-    if enabled and os.path.exists(path):
-        backups.append(module.backup_local(path))
+    """Copy ``path`` to ``<file>.<timestamp>.bak`` with the same mode (keys stay 0600)."""
+    if not (enabled and os.path.exists(path)):
+        return
+    target = backup_name(path)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+        shutil.copyfileobj(src, out)
+    os.chmod(target, mode)
+    backups.append(target)

@@ -56,7 +56,7 @@ options:
     type: bool
     default: false
   backup:
-    description: Copy a file to C(<file>.<pid>.<timestamp>~) before replacing it.
+    description: Copy a file to C(<file>.<timestamp>.bak), with the same mode, before replacing it.
     type: bool
     default: true
 attributes:

@@ -69,6 +69,13 @@ options:
         elements: str
         default: []
         choices: [server_auth, client_auth]
+      not_before:
+        description:
+          - V(backdate) starts the certificate O(backdate_minutes) before now (kubeadm's leaves).
+          - V(ca) starts it at the CA's NotBefore, as kubeadm does for kubeconfig client certificates.
+        type: str
+        default: backdate
+        choices: [backdate, ca]
   key_algorithm:
     description: Algorithm of new keys; an existing key of another algorithm is replaced.
     type: str
@@ -87,7 +94,7 @@ options:
     type: int
     default: 5
   backup:
-    description: Copy a file to C(<file>.<pid>.<timestamp>~) before replacing it.
+    description: Copy a file to C(<file>.<timestamp>.bak), with the same mode, before replacing it.
     type: bool
     default: true
 attributes:
@@ -216,6 +223,7 @@ def run(module: AnsibleModule) -> dict:
             item,
             validity_days=p["validity_days"],
             backdate_minutes=p["backdate_minutes"],
+            not_before_from_ca=item["not_before"] == "ca",
         )
         action = "created" if cert is None else "reissued"
         results.append(
@@ -264,6 +272,7 @@ CERT_OPTIONS = {
         "default": [],
         "choices": ["server_auth", "client_auth"],
     },
+    "not_before": {"type": "str", "default": "backdate", "choices": ["backdate", "ca"]},
 }
 
 
