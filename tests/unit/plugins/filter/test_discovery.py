@@ -18,11 +18,18 @@ def test_matches_openssl_recipe(tmp_path, alg):
     pem = pki.cert_to_pem(pki.make_ca(key, "kubernetes", 1))
     (tmp_path / "ca.crt").write_bytes(pem)
     tool = "rsa" if alg.startswith("RSA") else "pkey"
-    recipe = (
-        f"openssl x509 -pubkey -noout -in {tmp_path / 'ca.crt'} | openssl {tool} -pubin -outform der 2>/dev/null"
-        " | openssl dgst -sha256 -hex"
-    )
-    out = subprocess.run(recipe, shell=True, capture_output=True, text=True, check=True).stdout
+    # kubeadm's documented recipe, one pipe stage at a time
+    pub = subprocess.run(
+        ["openssl", "x509", "-pubkey", "-noout", "-in", str(tmp_path / "ca.crt")],
+        capture_output=True,
+        check=True,
+    ).stdout
+    der = subprocess.run(
+        ["openssl", tool, "-pubin", "-outform", "der"], input=pub, capture_output=True, check=True
+    ).stdout
+    out = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hex"], input=der, capture_output=True, text=False, check=True
+    ).stdout.decode()
     expected = "sha256:" + out.strip().split()[-1]
     assert discovery_hash(pem.decode()) == expected
     assert FilterModule().filters()["discovery_hash"](pem.decode()) == expected

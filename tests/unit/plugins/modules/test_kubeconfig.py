@@ -11,10 +11,9 @@ import subprocess
 import pytest
 import yaml
 from cryptography import x509
+from test_pki_modules import run
 
 from ansible_collections.slipway.cluster.plugins.module_utils import pki
-
-from test_pki_modules import run
 
 
 @pytest.fixture
@@ -70,7 +69,9 @@ def test_kubeconfig_layout_check_then_apply_then_idempotent(ca, alg):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(ca / "conf").st_mode) == 0o700
     doc = yaml.safe_load(path.read_bytes())
-    assert doc["apiVersion"] == "v1" and doc["kind"] == "Config" and doc["preferences"] == {}
+    assert doc["apiVersion"] == "v1"
+    assert doc["kind"] == "Config"
+    assert doc["preferences"] == {}
     assert doc["current-context"] == "kubernetes-admin@kubernetes"
     assert [c["name"] for c in doc["clusters"]] == ["kubernetes"]
     assert [u["name"] for u in doc["users"]] == ["kubernetes-admin"]
@@ -100,7 +101,9 @@ def test_kubeconfig_renewal_reissues_with_backup(ca):
     assert any("renewal window" in r for r in real["results"][0]["reasons"])
     assert len(real["backup_files"]) == 2
     backup = next(b for b in real["backup_files"] if "admin.conf" in b)
-    assert backup.endswith(".bak") and open(backup, "rb").read() == before
+    assert backup.endswith(".bak")
+    with open(backup, "rb") as handle:
+        assert handle.read() == before
     assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
     assert ((ca / "ca.crt").read_bytes(), (ca / "ca.key").read_bytes()) == ca_before
 
