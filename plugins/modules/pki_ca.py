@@ -133,6 +133,36 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.slipway.cluster.plugins.module_utils import pki
 
 
+def inspect(p: dict, cert_data: bytes | None, key_data: bytes | None):
+    """The existing CA certificate (or None) and what is wrong with the pair on disk (or None)."""
+    cert_path, key_path = p["cert_path"], p["key_path"]
+    existing, problem = None, None
+    if cert_data is not None:
+        try:
+            existing = pki.load_cert(cert_data, cert_path)
+        except pki.PKIError as exc:
+            problem = str(exc)
+        if existing is not None and not pki.is_ca(existing):
+            problem = f"{cert_path} is not a CA certificate (BasicConstraints CA:FALSE)"
+        if problem is None and key_data is not None:
+            try:
+                key = pki.load_key(key_data, key_path)
+            except pki.PKIError as exc:
+                problem = str(exc)
+            else:
+                if not pki.same_public_key(existing.public_key(), key):
+                    problem = f"{key_path} does not match {cert_path}"
+        elif problem is None and p["mode"] == "generate":
+            problem = (
+                f"{cert_path} exists without its key {key_path}. Use mode=external for a CA whose key "
+                "stays elsewhere, or restore the key"
+            )
+    elif key_data is not None and p["mode"] == "generate":
+        problem = f"{key_path} exists without its certificate {cert_path}"
+
+    return existing, problem
+
+
 def run(module: AnsibleModule) -> dict:
     p = module.params
     cert_path, key_path = p["cert_path"], p["key_path"]
@@ -142,37 +172,26 @@ def run(module: AnsibleModule) -> dict:
     key_data = pki.read_or_none(key_path) if key_path else None
     backups: list[str] = []
 
-    existing = None
-    if cert_data is not None:
-        existing = pki.load_cert(cert_data, cert_path)
-        if not pki.is_ca(existing):
-            raise pki.PKIError(
-                f"{cert_path} is not a CA certificate (BasicConstraints CA:FALSE); it was left untouched"
-            )
-        if key_data is not None:
-            key = pki.load_key(key_data, key_path)
-            if not pki.same_public_key(existing.public_key(), key):
-                raise pki.PKIError(
-                    f"{key_path} does not match {cert_path}; both were left untouched. Restore the matching "
-                    "pair, or set rotate=true to replace the CA (every certificate it signed is reissued)"
-                )
-        elif p["mode"] == "generate":
-            raise pki.PKIError(
-                f"{cert_path} exists without its key {key_path}. Use mode=external for a CA whose key "
-                "stays elsewhere, or restore the key"
-            )
+    existing, problem = inspect(p, cert_data, key_data)
 
     if p["mode"] == "external":
-        if existing is None:
+        if cert_data is None:
             raise pki.PKIError(
                 f"mode=external: the CA certificate {cert_path} does not exist; bring it first"
             )
+        if problem is not None:
+            raise pki.PKIError(f"mode=external: {problem}; nothing is ever written in this mode")
         return {"changed": False, "action": "unchanged", "has_key": key_data is not None, **info(existing)}
 
-    if existing is not None and not p["rotate"]:
+    if problem is not None and not p["rotate"]:
+        raise pki.PKIError(
+            f"{problem}; the CA files were left untouched. Restore the matching pair, or set rotate=true "
+            "to replace the CA after a backup (every certificate it signed is then reissued)"
+        )
+    if cert_data is not None and not p["rotate"]:
         return {"changed": False, "action": "unchanged", "has_key": True, **info(existing)}
 
-    action = "rotated" if existing is not None else "created"
+    action = "rotated" if cert_data is not None else "created"
     key = pki.generate_key(p["key_algorithm"])
     cert = pki.make_ca(key, p["common_name"], p["validity_days"], p["backdate_minutes"])
     result = {"changed": True, "action": action, "has_key": True, **info(cert)}
