@@ -191,9 +191,9 @@ def test_san_change_reissues_only_the_affected_leaves(tmp_path):
     assert changed_tasks(predicted) == changed_tasks(real) == ["PKI | Certificates, one call per CA"]
     after = snapshot(pki_dir)
     changed = {name for name in after if after[name] != before.get(name)}
-    changed = {n for n in changed if not n.endswith("~")}
+    changed = {n for n in changed if not n.endswith(".bak")}
     assert changed == {f"nodes/{n}/pki/apiserver.crt" for n in NODES}
-    backups = {n for n in after if n.endswith("~")}
+    backups = {n for n in after if n.endswith(".bak")}
     assert len(backups) == 3
     for node in NODES:
         old_key = before[f"nodes/{node}/pki/apiserver.key"]
@@ -218,8 +218,8 @@ def test_near_expiry_leaves_are_renewed_ca_untouched(tmp_path):
     renewed = cert(pki_dir / "nodes/cp1/pki/apiserver.crt")
     old = x509.load_pem_x509_certificate(before["nodes/cp1/pki/apiserver.crt"])
     assert renewed.not_valid_after_utc > old.not_valid_after_utc
-    assert any(n.startswith("nodes/cp1/pki/apiserver.crt.") and n.endswith("~") for n in after)
-    assert any(n.startswith("nodes/cp1/admin.conf.") and n.endswith("~") for n in after)
+    assert any(n.startswith("nodes/cp1/pki/apiserver.crt.") and n.endswith(".bak") for n in after)
+    assert any(n.startswith("nodes/cp1/admin.conf.") and n.endswith(".bak") for n in after)
     steady = run_pki(inventory, faketime="+340d")
     assert recap(steady)["changed"] == 0, steady.stdout
 
