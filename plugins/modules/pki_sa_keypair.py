@@ -37,7 +37,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
+    support: full
+    details: Key algorithm and SHA-256 of the public key before and after; never key material.
   platform:
     platforms: posix
 """
@@ -91,12 +92,32 @@ def run(module: AnsibleModule) -> dict:
             pki.write_atomic(module, p["key_path"], pki.key_to_pem(key), 0o600)
         pki.backup(module, p["pub_path"], p["backup"], backups)
         pki.write_atomic(module, p["pub_path"], pub_pem, 0o600)
+    public_sha = hashlib.sha256(pki.public_der(key)).hexdigest()
     return {
         "changed": action != "unchanged",
         "action": action,
-        "public_key_sha256": hashlib.sha256(pki.public_der(key)).hexdigest(),
+        "public_key_sha256": public_sha,
         "backup_files": backups,
+        "diff": {
+            "before": {
+                "key_algorithm": None if key_data is None else pki.algorithm_of(key),
+                "pub_public_key_sha256": _pub_sha(pub_data),
+            },
+            "after": {"key_algorithm": pki.algorithm_of(key), "pub_public_key_sha256": public_sha},
+            "before_header": p["pub_path"],
+            "after_header": p["pub_path"],
+        },
     }
+
+
+def _pub_sha(pub_data: bytes | None) -> str | None:
+    """SHA-256 of the public key now in the pub file; None when absent, a note when unreadable."""
+    if pub_data is None:
+        return None
+    try:
+        return hashlib.sha256(pki.public_der(pki.load_public_key(pub_data, "pub_path"))).hexdigest()
+    except pki.PKIError:
+        return "unreadable"
 
 
 def main() -> None:
@@ -112,9 +133,12 @@ def main() -> None:
     if not pki.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=f"{pki.MISSING_LIBRARY}: {pki.CRYPTOGRAPHY_IMPORT_ERROR}")
     try:
-        module.exit_json(**run(module))
+        result = run(module)
     except pki.PKIError as exc:
         module.fail_json(msg=str(exc))
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Each PKI module's DOCUMENTATION options equal its argument_spec, nested options included."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+import yaml
+
+MODULES = ["pki_ca", "pki_cert", "pki_sa_keypair", "kubeconfig"]
+FIELDS = {"type": "str", "required": False, "default": None, "choices": None, "elements": None}
+
+
+class Captured(Exception):
+    def __init__(self, kwargs):
+        super().__init__("argument_spec captured")
+        self.kwargs = kwargs
+
+
+def argument_spec(module) -> dict:
+    def fake(**kwargs):
+        raise Captured(kwargs)
+
+    original = module.AnsibleModule
+    module.AnsibleModule = fake
+    try:
+        module.main()
+    except Captured as captured:
+        return captured.kwargs["argument_spec"]
+    finally:
+        module.AnsibleModule = original
+    raise AssertionError("main() did not build an AnsibleModule")
+
+
+def compare(doc: dict, spec: dict, where: str) -> list[str]:
+    problems = []
+    if set(doc) != set(spec):
+        problems.append(f"{where}: documented {sorted(doc)} but argument_spec has {sorted(spec)}")
+    for name in set(doc) & set(spec):
+        for field, fallback in FIELDS.items():
+            have, want = doc[name].get(field, fallback), spec[name].get(field, fallback)
+            if have != want:
+                problems.append(f"{where}.{name}.{field}: documented {have!r}, argument_spec {want!r}")
+        if "suboptions" in doc[name] or "options" in spec[name]:
+            problems += compare(
+                doc[name].get("suboptions", {}), spec[name].get("options", {}), f"{where}.{name}"
+            )
+    return problems
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_documentation_equals_argument_spec(name):
+    module = importlib.import_module(f"ansible_collections.slipway.cluster.plugins.modules.{name}")
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert doc["attributes"]["check_mode"]["support"] == "full"
+    assert doc["attributes"]["diff_mode"]["support"] == "full"
+    assert doc["attributes"]["platform"]["platforms"] == "posix"
+    assert yaml.safe_load(module.RETURN)
+    assert yaml.safe_load(module.EXAMPLES)
+    assert compare(doc["options"], argument_spec(module), name) == []
