@@ -136,12 +136,49 @@ def test_leaf_profile(keys, cas, alg, profile):
     assert pki.signed_by(cert, ca)
 
 
-def test_kubeconfig_client_cert_starts_with_the_ca(keys, cas):
-    ca = cas["RSA-2048"]
-    cert = pki.make_leaf(
-        ca, keys["RSA-2048"], keys["ECDSA-P256"], CLIENT, validity_days=365, not_before_from_ca=True
-    )
+SIGNATURE = {
+    "RSA-2048": "sha256WithRSAEncryption",
+    "RSA-3072": "sha256WithRSAEncryption",
+    "RSA-4096": "sha256WithRSAEncryption",
+    "ECDSA-P256": "ecdsa-with-SHA256",
+    "ECDSA-P384": "ecdsa-with-SHA384",
+}
+
+
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_kubeconfig_client_cert_profile(keys, cas, alg):
+    """kubeconfig client certificates: a clientAuth leaf whose NotBefore is the CA's (facts §1.2)."""
+    ca = cas[alg]
+    profile = {
+        "common_name": "kubernetes-admin",
+        "organizations": ["kubeadm:cluster-admins"],
+        "extended_key_usages": ["client_auth"],
+    }
+    cert = pki.make_leaf(ca, keys[alg], keys[alg], profile, validity_days=365, not_before_from_ca=True)
     assert cert.not_valid_before_utc == ca.not_valid_before_utc
+    assert abs(cert.not_valid_after_utc - (pki.now() + datetime.timedelta(days=365))) < datetime.timedelta(
+        minutes=1
+    )
+    assert cert.subject.rfc4514_string() == "CN=kubernetes-admin,O=kubeadm:cluster-admins"
+    assert cert.signature_algorithm_oid._name == SIGNATURE[alg]
+    assert pki.algorithm_of(cert.public_key()) == alg
+    ku = ext(cert, x509.KeyUsage)
+    assert ku.critical
+    assert (ku.value.digital_signature, ku.value.key_encipherment, ku.value.key_cert_sign) == (
+        True,
+        True,
+        False,
+    )
+    assert ext(cert, x509.BasicConstraints).critical
+    assert ext(cert, x509.BasicConstraints).value.ca is False
+    assert list(ext(cert, x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    aki = ext(cert, x509.AuthorityKeyIdentifier).value
+    assert aki.key_identifier == ext(ca, x509.SubjectKeyIdentifier).value.digest
+    with pytest.raises(x509.ExtensionNotFound):
+        ext(cert, x509.SubjectKeyIdentifier)
+    with pytest.raises(x509.ExtensionNotFound):
+        ext(cert, x509.SubjectAlternativeName)
+    assert pki.signed_by(cert, ca)
 
 
 def test_pem_types(keys):
