@@ -29,6 +29,7 @@ HOST_VARIABLES = (
     "slipway_node_labels",
     "slipway_node_taints",
     "slipway_lab_image",
+    "slipway_lab_ssh_dir",
     "slipway_admin_kubeconfig",
 )
 

@@ -33,7 +33,7 @@ k8s_cluster:
   vars:
     ansible_host: 127.0.0.1
     ansible_user: root
-    ansible_ssh_private_key_file: ~/.cache/slipway/lab/ssh/id_ed25519
+    ansible_ssh_private_key_file: {key}
     ansible_ssh_common_args: -o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes
 """
 
@@ -82,7 +82,7 @@ def lab_host(tmp_path_factory):
         pytest.skip("no podman on this machine")
     tmp = tmp_path_factory.mktemp("conn")
     inventory = tmp / "hosts.yml"
-    inventory.write_text(INVENTORY.format(known_hosts=LAB / "known_hosts"))
+    inventory.write_text(INVENTORY.format(known_hosts=LAB / "known_hosts", key=LAB / "id_ed25519"))
     lab = [sys.executable, str(REPO / "tools" / "slipway.py"), "lab"]
     up = subprocess.run([*lab, "up", "-i", str(inventory)], capture_output=True, text=True, check=False)
     assert up.returncode == 0, up.stdout + up.stderr
