@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     cluster.add_argument("ansible_args", nargs="*", help="extra arguments for ansible-playbook")
     lab = sub.add_parser("lab", help="lab images and hosts (images, up, down, status)")
     lab.add_argument("lab_args", nargs=argparse.REMAINDER)
+    standin = sub.add_parser("standin-repo", help="build the signed stand-in package repository tests use")
+    standin.add_argument("standin_args", nargs=argparse.REMAINDER)
     run = sub.add_parser("exec", help="run a command inside the toolchain environment")
     run.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -76,6 +78,13 @@ def _lab_command(env: dict[str, str], args: argparse.Namespace) -> int:
     return _lab(env, args.lab_args)
 
 
+def _standin(_env: dict[str, str], args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(toolchain.REPO / ".collections"))
+    from slipway_tools import standin  # noqa: PLC0415  (imports the collection)
+
+    return standin.main(args.standin_args)
+
+
 def _exec(env: dict[str, str], args: argparse.Namespace) -> int:
     cmd = [c for c in args.cmd if c != "--"] or ["bash"]
     return subprocess.run(cmd, env=env, check=False).returncode
@@ -89,7 +98,8 @@ def _cluster(env: dict[str, str], args: argparse.Namespace) -> int:
     return subprocess.run(playbook, cwd=toolchain.REPO, env=env, check=False).returncode
 
 
-COMMANDS = {"setup": _setup, "test": _test, "lab": _lab_command, "exec": _exec, "cluster": _cluster}
+COMMANDS = {"setup": _setup, "test": _test, "lab": _lab_command, "exec": _exec, "cluster": _cluster,
+            "standin-repo": _standin}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -55,6 +55,18 @@ def containerd_config_version(containerd_version) -> int:
         raise AnsibleFilterError(f"containerd version: {exc}") from None
 
 
+def containerd_supported(containerd_version, kubernetes_version) -> bool:
+    """True when upstream lists this containerd as fit for this Kubernetes version."""
+    try:
+        return versions.containerd_supported(str(kubernetes_version), str(containerd_version))
+    except versions.VersionError as exc:
+        raise AnsibleFilterError(f"containerd_supported: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
-        return {"k8s_release": k8s_release, "containerd_config_version": containerd_config_version}
+        return {
+            "k8s_release": k8s_release,
+            "containerd_config_version": containerd_config_version,
+            "containerd_supported": containerd_supported,
+        }

@@ -260,12 +260,33 @@ def up(inventory: str) -> None:
     )
 
 
+def release_swap(name: str) -> list[str]:
+    """Turn off swap areas a lab host activated (swap is global to the machine's kernel).
+
+    Only areas whose file lives inside that host's own filesystem are touched,
+    reached through its mount namespace, so the machine's own swap is never affected.
+    """
+    pid = podman("inspect", "--format", "{{.State.Pid}}", name, check=False).stdout.strip()
+    if not pid.isdigit() or pid == "0":
+        return []
+    released = []
+    with open("/proc/swaps", encoding="utf-8") as handle:
+        areas = [line.split()[0] for line in handle.read().splitlines()[1:] if line.split()]
+    for path in areas:
+        if path.startswith("/var/lib/containerd/") and os.path.exists(f"/proc/{pid}/root{path}"):
+            subprocess.run(["nsenter", "-t", pid, "-m", "swapoff", path], check=False)
+            released.append(path)
+    return released
+
+
 def down(inventory: str) -> None:
     write_containers_conf()
     hosts = lab_hosts(inventory)
     present = [host for host in hosts if state(host) is not None]
     for host in hosts:
         name = container_name(host)
+        for path in release_swap(name):
+            log(f"lab down: {host}: swap area {path} turned off")
         podman("rm", "--force", "--time", "5", name, check=False)
         podman("volume", "rm", "--force", f"{name}-containerd", check=False)
     ports = {int(hv["ansible_port"]) for hv in hosts.values()}
