@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     lab.add_argument("lab_args", nargs=argparse.REMAINDER)
     standin = sub.add_parser("standin-repo", help="build the signed stand-in package repository tests use")
     standin.add_argument("standin_args", nargs=argparse.REMAINDER)
+    mirror = sub.add_parser("release-mirror", help="containerd/runc release layout from Debian binaries")
+    mirror.add_argument("mirror_args", nargs=argparse.REMAINDER)
     run = sub.add_parser("exec", help="run a command inside the toolchain environment")
     run.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -85,6 +87,12 @@ def _standin(_env: dict[str, str], args: argparse.Namespace) -> int:
     return standin.main(args.standin_args)
 
 
+def _release_mirror(_env: dict[str, str], args: argparse.Namespace) -> int:
+    from slipway_tools import release_mirror  # noqa: PLC0415
+
+    return release_mirror.main(args.mirror_args)
+
+
 def _exec(env: dict[str, str], args: argparse.Namespace) -> int:
     cmd = [c for c in args.cmd if c != "--"] or ["bash"]
     return subprocess.run(cmd, env=env, check=False).returncode
@@ -98,8 +106,15 @@ def _cluster(env: dict[str, str], args: argparse.Namespace) -> int:
     return subprocess.run(playbook, cwd=toolchain.REPO, env=env, check=False).returncode
 
 
-COMMANDS = {"setup": _setup, "test": _test, "lab": _lab_command, "exec": _exec, "cluster": _cluster,
-            "standin-repo": _standin}
+COMMANDS = {
+    "setup": _setup,
+    "test": _test,
+    "lab": _lab_command,
+    "exec": _exec,
+    "cluster": _cluster,
+    "standin-repo": _standin,
+    "release-mirror": _release_mirror,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -36,14 +36,16 @@ def write_inventory(directory: Path, addresses: dict[str, str], extra_vars: dict
     return path
 
 
-def run_pki(inventory: Path, *args: str, faketime: str | None = None) -> subprocess.CompletedProcess:
+def run_pki(
+    inventory: Path, *args: str, faketime: str | None = None, playbook: str = "pki.yml"
+) -> subprocess.CompletedProcess:
     env = dict(
         os.environ,
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
         ANSIBLE_NOCOLOR="1",
     )
-    argv = ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "pki.yml"), *args]
+    argv = ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / playbook), *args]
     if faketime:
         if not shutil.which("faketime"):
             raise AssertionError("faketime is missing: `python3 tools/slipway.py setup` installs it")

@@ -39,3 +39,17 @@ def test_role_defaults_follow_the_version_map():
     defaults = yaml.safe_load((REPO / "roles/slipway/defaults/main.yml").read_text())
     assert defaults["slipway_kubernetes_version"] == versions.DEFAULT_KUBERNETES_VERSION
     assert defaults["slipway_image_repository"] == versions.DEFAULT_IMAGE_REPOSITORY
+
+
+def test_containerd_defaults_follow_the_version_map():
+    """The archive pins of role containerd are the version map's pins."""
+    import sys  # noqa: PLC0415
+
+    sys.path.insert(0, str(REPO / ".collections"))
+    from ansible_collections.slipway.cluster.plugins.module_utils import versions  # noqa: PLC0415
+
+    defaults = yaml.safe_load((REPO / "roles/containerd/defaults/main.yml").read_text())
+    assert defaults["containerd_version"] == versions.COMPONENTS["containerd"]
+    assert defaults["containerd_runc_version"] == versions.COMPONENTS["runc"]
+    assert defaults["containerd_cni_plugins_version"] == versions.COMPONENTS["cni_plugins"]
+    assert versions.containerd_supported(versions.DEFAULT_KUBERNETES_VERSION, defaults["containerd_version"])

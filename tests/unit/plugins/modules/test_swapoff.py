@@ -7,6 +7,8 @@ exercises them, with real swap areas, on lab hosts.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.unit.plugins.modules.test_pki_modules import run
@@ -38,7 +40,7 @@ def test_check_mode_predicts_then_run_then_nothing(files):
     assert "#slipway-swapoff# /swap.img none swap sw 0 0" in text
     assert "\nLABEL=keep none swap sw 0 0" in text
     backup = done["backup_file"]
-    assert open(backup).read() == FSTAB
+    assert Path(backup).read_text() == FSTAB
     again = run("swapoff", args)
     assert again["changed"] is False
     assert again["fstab_disabled"] == []

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: Apache-2.0
+"""pki_info reports every certificate and kubeconfig client certificate, soonest expiry first."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.plugins.modules.test_pki_modules import run
+
+
+@pytest.fixture
+def pki_dir(tmp_path):
+    ca = run(
+        "pki_ca",
+        {
+            "cert_path": str(tmp_path / "ca.crt"),
+            "key_path": str(tmp_path / "ca.key"),
+            "common_name": "kubernetes",
+        },
+    )
+    assert ca["_rc"] == 0, ca
+    return tmp_path
+
+
+def test_reports_ca_and_flags_short_validity(pki_dir):
+    (pki_dir / "etcd").mkdir()
+    (pki_dir / "etcd" / "broken.crt").write_text("not a certificate")
+    (pki_dir / "admin.conf").write_text("apiVersion: v1\nkind: Config\nusers: []\n")
+    report = run("pki_info", {"paths": [str(pki_dir)], "warn_days": 4000})
+    assert report["_rc"] == 0, report
+    assert report["changed"] is False
+    [ca] = report["certificates"]
+    assert ca["path"].endswith("/ca.crt")
+    assert ca["is_ca"] is True
+    assert ca["subject"] == "CN=kubernetes"
+    assert 3640 <= ca["days_left"] <= 3650
+    assert report["expiring"] == [ca["path"]]  # 3650 days < warn_days 4000
+    assert {u["path"].rsplit("/", 1)[1] for u in report["unreadable"]} == {"broken.crt", "admin.conf"}
+    none_expiring = run("pki_info", {"paths": [str(pki_dir)], "recurse": False})
+    assert none_expiring["expiring"] == []
+    assert [u["path"].rsplit("/", 1)[1] for u in none_expiring["unreadable"]] == ["admin.conf"]
