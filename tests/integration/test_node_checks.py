@@ -81,3 +81,14 @@ def test_archive_version_too_old_stops_before_any_change(node):
     assert "1.7.20" in out
     assert "Swap | Turn swap off" not in out
     assert shell(node, HOST, STATE) == before
+
+
+def test_reset_without_confirmation_changes_nothing(node):
+    before = shell(node, HOST, STATE)
+    proc = ansible("ansible-playbook", "-i", str(node), "playbooks/reset.yml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "Reset not confirmed: nothing was changed" in out
+    assert "reset_confirm=true" in out
+    assert "Reset | Remove the cluster state" not in out
+    assert shell(node, HOST, STATE) == before
