@@ -92,3 +92,33 @@ def test_reset_without_confirmation_changes_nothing(node):
     assert "reset_confirm=true" in out
     assert "Reset | Remove the cluster state" not in out
     assert shell(node, HOST, STATE) == before
+
+
+def test_unknown_distribution_stops_before_any_change(node):
+    # The host's real facts are overridden (extra vars win) with a release Slipway does not support.
+    before = shell(node, HOST, STATE)
+    fedora = (
+        '{"ansible_facts": {"distribution": "Fedora", "distribution_major_version": "41",'
+        ' "distribution_version": "41", "os_family": "RedHat", "architecture": "x86_64"}}'
+    )
+    proc = ansible("ansible-playbook", "-i", str(node), "playbooks/nodes.yml", "-e", fedora)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "this host runs Fedora 41" in out
+    assert "slipway_allow_unsupported_distribution: true" in out
+    assert "Swap | Turn swap off" not in out
+    assert shell(node, HOST, STATE) == before
+
+
+def test_unsupported_kubernetes_minor_stops_on_the_controller(node):
+    before = shell(node, HOST, STATE)
+    proc = ansible(
+        "ansible-playbook", "-i", str(node), "playbooks/nodes.yml", "-e", "slipway_kubernetes_version=1.31.4"
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "slipway_kubernetes_version" in out
+    assert "1.31" in out
+    # The controller's validation stopped it: the node check play never ran.
+    assert "Check nodes | Platform" not in out
+    assert shell(node, HOST, STATE) == before
