@@ -1,0 +1,420 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Slipway developers
+"""The four control-plane static pods as kubeadm writes them, plus Slipway's hardening.
+
+Pure Python: ``manifests(settings)`` returns ``{component: pod}`` dictionaries that
+the role ``control_plane`` writes as YAML into ``/etc/kubernetes/manifests``.
+The baseline is kubeadm's (``kubernetes-bootstrap-facts.md`` section 3, read
+against kubeadm's ``phases/controlplane`` and ``phases/etcd``); every choice that
+goes beyond it is a named, switchable setting.
+
+``settings`` keys (the role fills them from the inventory):
+
+- ``kubernetes_version``, ``image_repository``
+- ``node_name``, ``advertise_address`` (this control plane), ``api_port``
+- ``etcd_members``: ``[{"name", "address"}]`` of every control plane in join order;
+  ``etcd_initial_cluster_state``: ``new`` or ``existing``
+- ``service_subnet``, ``pod_subnet``, ``dns_domain``, ``cluster_name``
+- ``extra_args``: ``{component: {flag: value}}`` (without dashes; the user wins)
+- ``extra_volumes``: ``{component: [{"name", "hostPath", "mountPath", "readOnly", "pathType"}]}``
+- ``resources``: ``{component: {...}}`` replacing kubeadm's requests
+- ``host_ca_dirs``: which of kubeadm's optional CA directories exist on the node
+- hardening: ``profiling`` (bool), ``tls_min_version`` (str or ""),
+  ``encryption_config`` (path or ""), ``audit`` (dict or {}), ``apiserver_config_hash``
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.slipway.cluster.plugins.module_utils import versions
+
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+PKI = "/etc/kubernetes/pki"
+
+#: kubeadm's optional CA directories, mounted into apiserver and KCM only when present.
+HOST_CA_DIRS = (
+    "/etc/pki/ca-trust",
+    "/etc/pki/tls/certs",
+    "/etc/ca-certificates",
+    "/usr/share/ca-certificates",
+    "/usr/local/share/ca-certificates",
+)
+
+REQUESTS = {
+    "kube-apiserver": {"cpu": "250m"},
+    "kube-controller-manager": {"cpu": "200m"},
+    "kube-scheduler": {"cpu": "100m"},
+    "etcd": {"cpu": "100m", "memory": "100Mi"},
+}
+
+#: Hash of the files the API server reads only at start (Slipway's own annotation).
+CONFIG_HASH_ANNOTATION = "slipway.io/config-hash"
+
+PROBE_PORTS = {"kube-controller-manager": 10257, "kube-scheduler": 10259, "etcd": 2381}
+
+
+class ControlPlaneError(ValueError):
+    """Settings the control plane cannot be rendered from."""
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+def _is_ipv6(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).version == 6
+    except ValueError as exc:
+        raise ControlPlaneError(f"slipway_node_ip: '{address}' is not an IP address") from exc
+
+
+def _minor(settings: dict) -> int:
+    return versions.parse(settings["kubernetes_version"])[1]
+
+
+def etcd_version(settings: dict) -> tuple[int, int, int]:
+    """The etcd of the chosen Kubernetes version (``3.6.8-0`` -> ``(3, 6, 8)``)."""
+    return versions.parse(versions.release(settings["kubernetes_version"])["etcd_version"])
+
+
+# ------------------------------------------------------------------ flags
+
+
+def default_flags(component: str, s: dict) -> dict[str, str]:
+    """kubeadm's flags for one component (facts section 3.3), before user arguments."""
+    adv = s["advertise_address"]
+    loopback = "::1" if _is_ipv6(adv) else "127.0.0.1"
+    if component == "kube-apiserver":
+        flags = {
+            "advertise-address": adv,
+            "allow-privileged": "true",
+            "authorization-mode": "Node,RBAC",
+            "client-ca-file": f"{PKI}/ca.crt",
+            "enable-admission-plugins": "NodeRestriction",
+            "enable-bootstrap-token-auth": "true",
+            "etcd-cafile": f"{PKI}/etcd/ca.crt",
+            "etcd-certfile": f"{PKI}/apiserver-etcd-client.crt",
+            "etcd-keyfile": f"{PKI}/apiserver-etcd-client.key",
+            "etcd-servers": f"https://{_url_host(loopback)}:2379",
+            "kubelet-client-certificate": f"{PKI}/apiserver-kubelet-client.crt",
+            "kubelet-client-key": f"{PKI}/apiserver-kubelet-client.key",
+            "kubelet-preferred-address-types": "InternalIP,ExternalIP,Hostname",
+            "proxy-client-cert-file": f"{PKI}/front-proxy-client.crt",
+            "proxy-client-key-file": f"{PKI}/front-proxy-client.key",
+            "requestheader-allowed-names": "front-proxy-client",
+            "requestheader-client-ca-file": f"{PKI}/front-proxy-ca.crt",
+            "requestheader-extra-headers-prefix": "X-Remote-Extra-",
+            "requestheader-group-headers": "X-Remote-Group",
+            "requestheader-username-headers": "X-Remote-User",
+            "secure-port": str(s["api_port"]),
+            "service-account-issuer": f"https://kubernetes.default.svc.{s['dns_domain']}",
+            "service-account-key-file": f"{PKI}/sa.pub",
+            "service-account-signing-key-file": f"{PKI}/sa.key",
+            "service-cluster-ip-range": s["service_subnet"],
+            "tls-cert-file": f"{PKI}/apiserver.crt",
+            "tls-private-key-file": f"{PKI}/apiserver.key",
+        }
+    elif component == "kube-controller-manager":
+        conf = "/etc/kubernetes/controller-manager.conf"
+        flags = {
+            "authentication-kubeconfig": conf,
+            "authorization-kubeconfig": conf,
+            "bind-address": "127.0.0.1",
+            "client-ca-file": f"{PKI}/ca.crt",
+            "cluster-name": s["cluster_name"],
+            "cluster-signing-cert-file": f"{PKI}/ca.crt",
+            "cluster-signing-key-file": f"{PKI}/ca.key",
+            "controllers": "*,bootstrapsigner,tokencleaner",
+            "kubeconfig": conf,
+            "leader-elect": "true",
+            "requestheader-client-ca-file": f"{PKI}/front-proxy-ca.crt",
+            "root-ca-file": f"{PKI}/ca.crt",
+            "service-account-private-key-file": f"{PKI}/sa.key",
+            "use-service-account-credentials": "true",
+        }
+        if s.get("pod_subnet"):
+            flags |= {
+                "allocate-node-cidrs": "true",
+                "cluster-cidr": s["pod_subnet"],
+                "service-cluster-ip-range": s["service_subnet"],
+            }
+    elif component == "kube-scheduler":
+        conf = "/etc/kubernetes/scheduler.conf"
+        flags = {
+            "authentication-kubeconfig": conf,
+            "authorization-kubeconfig": conf,
+            "bind-address": "127.0.0.1",
+            "kubeconfig": conf,
+            "leader-elect": "true",
+        }
+    elif component == "etcd":
+        host = _url_host(adv)
+        members = s.get("etcd_members") or [{"name": s["node_name"], "address": adv}]
+        flags = {
+            "advertise-client-urls": f"https://{host}:2379",
+            "cert-file": f"{PKI}/etcd/server.crt",
+            "client-cert-auth": "true",
+            "data-dir": "/var/lib/etcd",
+            "initial-advertise-peer-urls": f"https://{host}:2380",
+            "initial-cluster": ",".join(
+                f"{m['name']}=https://{_url_host(m['address'])}:2380" for m in members
+            ),
+            "key-file": f"{PKI}/etcd/server.key",
+            "listen-client-urls": f"https://{_url_host(loopback)}:2379,https://{host}:2379",
+            "listen-metrics-urls": f"http://{_url_host(loopback)}:2381",
+            "listen-peer-urls": f"https://{host}:2380",
+            "name": s["node_name"],
+            "peer-cert-file": f"{PKI}/etcd/peer.crt",
+            "peer-client-cert-auth": "true",
+            "peer-key-file": f"{PKI}/etcd/peer.key",
+            "peer-trusted-ca-file": f"{PKI}/etcd/ca.crt",
+            "snapshot-count": "10000",
+            "trusted-ca-file": f"{PKI}/etcd/ca.crt",
+        }
+        if s.get("etcd_initial_cluster_state", "new") == "existing":
+            flags["initial-cluster-state"] = "existing"
+        if etcd_version(s) >= (3, 6, 0):
+            flags |= {"feature-gates": "InitialCorruptCheck=true", "watch-progress-notify-interval": "5s"}
+        else:
+            flags |= {
+                "experimental-initial-corrupt-check": "true",
+                "experimental-watch-progress-notify-interval": "5s",
+            }
+    else:
+        raise ControlPlaneError(f"unknown control-plane component '{component}'")
+    return dict(sorted(flags.items()))
+
+
+def hardening_flags(component: str, s: dict) -> dict[str, str]:
+    """What Slipway adds beyond kubeadm, each switchable (docs/components/*.md say why)."""
+    flags: dict[str, str] = {}
+    if component == "etcd":
+        return flags
+    if not s.get("profiling", True):
+        flags["profiling"] = "false"
+    if s.get("tls_min_version"):
+        flags["tls-min-version"] = s["tls_min_version"]
+    if component == "kube-apiserver":
+        if s.get("encryption_config"):
+            flags["encryption-provider-config"] = s["encryption_config"]
+        audit = s.get("audit") or {}
+        if audit:
+            flags |= {
+                "audit-log-maxage": str(audit["max_age"]),
+                "audit-log-maxbackup": str(audit["max_backup"]),
+                "audit-log-maxsize": str(audit["max_size"]),
+                "audit-log-path": f"{audit['log_dir']}/audit.log",
+                "audit-policy-file": audit["policy_file"],
+            }
+    return flags
+
+
+def merge_flags(base: dict[str, str], extra: dict, minor: int) -> list[str]:
+    """``--name=value`` arguments: kubeadm's order rules (facts section 3.1).
+
+    Up to 1.35 defaults and user arguments are merged and sorted by name; from 1.36
+    defaults stay sorted, a user value replaces a default in place, and new user
+    flags follow in the order given.  A user value of ``None`` removes a flag.
+    """
+    extra = {str(k).lstrip("-"): v for k, v in (extra or {}).items()}
+    merged = dict(base)
+    for name, value in extra.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = _flag_value(value)
+    if minor <= 35:
+        items = sorted(merged.items())
+    else:
+        items = [(k, merged[k]) for k in base if k in merged]
+        items += [(k, merged[k]) for k in extra if k not in base and k in merged]
+    return [f"--{name}={value}" for name, value in items]
+
+
+def _flag_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+# ------------------------------------------------------------------ volumes and probes
+
+
+def _volume(name: str, path: str, path_type: str, read_only: bool, mount: str | None = None):
+    volume = {"hostPath": {"path": path, "type": path_type}, "name": name}
+    mount_spec = {"mountPath": mount or path, "name": name}
+    if read_only:
+        mount_spec["readOnly"] = True
+    return volume, mount_spec
+
+
+def volumes(component: str, s: dict) -> tuple[list, list]:
+    pairs = []
+    if component in ("kube-apiserver", "kube-controller-manager"):
+        pairs.append(_volume("k8s-certs", PKI, "DirectoryOrCreate", True))
+        pairs.append(_volume("ca-certs", "/etc/ssl/certs", "DirectoryOrCreate", True))
+        for path in HOST_CA_DIRS:
+            if path in (s.get("host_ca_dirs") or ()):
+                pairs.append(_volume(path.strip("/").replace("/", "-"), path, "DirectoryOrCreate", True))
+    if component == "kube-controller-manager":
+        pairs.append(_volume("kubeconfig", "/etc/kubernetes/controller-manager.conf", "FileOrCreate", True))
+        if _minor(s) <= 35:
+            flex = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec"
+            pairs.append(_volume("flexvolume-dir", flex, "DirectoryOrCreate", False))
+    if component == "kube-scheduler":
+        pairs.append(_volume("kubeconfig", "/etc/kubernetes/scheduler.conf", "FileOrCreate", True))
+    if component == "etcd":
+        pairs.append(_volume("etcd-data", "/var/lib/etcd", "DirectoryOrCreate", False))
+        pairs.append(_volume("etcd-certs", f"{PKI}/etcd", "DirectoryOrCreate", False))
+    if component == "kube-apiserver":
+        if s.get("encryption_config"):
+            directory = s["encryption_config"].rsplit("/", 1)[0]
+            pairs.append(_volume("encryption-config", directory, "DirectoryOrCreate", True))
+        audit = s.get("audit") or {}
+        if audit:
+            policy_dir = audit["policy_file"].rsplit("/", 1)[0]
+            pairs.append(_volume("audit-policy", policy_dir, "DirectoryOrCreate", True))
+            pairs.append(_volume("audit-log", audit["log_dir"], "DirectoryOrCreate", False))
+    for extra in (s.get("extra_volumes") or {}).get(component, []):
+        pairs.append(
+            _volume(
+                extra["name"],
+                extra["hostPath"],
+                extra.get("pathType", "DirectoryOrCreate"),
+                bool(extra.get("readOnly", True)),
+                extra.get("mountPath"),
+            )
+        )
+    names = [p[0]["name"] for p in pairs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ControlPlaneError(
+            f"control_plane_extra_volumes: {component} has more than one volume named {', '.join(duplicates)}"
+        )
+    pairs.sort(key=lambda p: p[0]["name"])
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _probe(path: str, host: str | None, scheme: str, kind: str, startup_threshold: int) -> dict:
+    http = {"path": path, "port": "probe-port", "scheme": scheme}
+    if host:
+        http["host"] = host
+    if kind == "readiness":
+        timing = {"failureThreshold": 3, "periodSeconds": 1, "timeoutSeconds": 15}
+    elif kind == "startup":
+        timing = {
+            "failureThreshold": startup_threshold,
+            "initialDelaySeconds": 10,
+            "periodSeconds": 10,
+            "timeoutSeconds": 15,
+        }
+    else:
+        timing = {"failureThreshold": 8, "initialDelaySeconds": 10, "periodSeconds": 10, "timeoutSeconds": 15}
+    return {"httpGet": dict(sorted(http.items())), **timing}
+
+
+def probes(component: str, s: dict, flags: dict[str, str]) -> dict:
+    startup = -(-int(s.get("health_check_timeout_seconds", 240)) // 10)
+    adv = s["advertise_address"]
+    loopback = "::1" if _is_ipv6(adv) else "127.0.0.1"
+    if component == "kube-apiserver":
+        host = "" if adv in ("0.0.0.0", "::") else adv
+        return {
+            "livenessProbe": _probe("/livez", host, "HTTPS", "liveness", startup),
+            "readinessProbe": _probe("/readyz", host, "HTTPS", "readiness", startup),
+            "startupProbe": _probe("/livez", host, "HTTPS", "startup", startup),
+        }
+    if component == "kube-controller-manager":
+        host = flags.get("bind-address", "127.0.0.1")
+        return {
+            "livenessProbe": _probe("/healthz", host, "HTTPS", "liveness", startup),
+            "startupProbe": _probe("/healthz", host, "HTTPS", "startup", startup),
+        }
+    if component == "kube-scheduler":
+        host = flags.get("bind-address", "127.0.0.1")
+        return {
+            "livenessProbe": _probe("/livez", host, "HTTPS", "liveness", startup),
+            "readinessProbe": _probe("/readyz", host, "HTTPS", "readiness", startup),
+            "startupProbe": _probe("/livez", host, "HTTPS", "startup", startup),
+        }
+    return {
+        "livenessProbe": _probe("/livez", loopback, "HTTP", "liveness", startup),
+        "readinessProbe": _probe("/readyz", loopback, "HTTP", "readiness", startup),
+        "startupProbe": _probe("/readyz", loopback, "HTTP", "startup", startup),
+    }
+
+
+# ------------------------------------------------------------------ pods
+
+
+def component_flags(component: str, s: dict) -> list[str]:
+    base = default_flags(component, s) | hardening_flags(component, s)
+    base = dict(sorted(base.items()))
+    return merge_flags(base, (s.get("extra_args") or {}).get(component, {}), _minor(s))
+
+
+def pod(component: str, s: dict) -> dict:
+    release = versions.release(
+        s["kubernetes_version"], s.get("image_repository") or versions.DEFAULT_IMAGE_REPOSITORY
+    )
+    args = component_flags(component, s)
+    flags = dict(a[2:].split("=", 1) for a in args)
+    mounts_volumes, mounts = volumes(component, s)
+    port = int(s["api_port"]) if component == "kube-apiserver" else PROBE_PORTS[component]
+    container = {
+        "command": [component, *args],
+        "image": release["images"][component],
+        "imagePullPolicy": "IfNotPresent",
+        **probes(component, s, flags),
+        "name": component,
+        "ports": [{"containerPort": port, "name": "probe-port", "protocol": "TCP"}],
+        "resources": (s.get("resources") or {}).get(component) or {"requests": dict(REQUESTS[component])},
+        "volumeMounts": mounts,
+    }
+    annotations = {}
+    adv = _url_host(s["advertise_address"])
+    if component == "kube-apiserver":
+        annotations["kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint"] = (
+            f"{adv}:{s['api_port']}"
+        )
+        if s.get("apiserver_config_hash"):
+            # Encryption and audit files are read only at start: a changed file changes this.
+            annotations[CONFIG_HASH_ANNOTATION] = s["apiserver_config_hash"]
+    if component == "etcd":
+        annotations["kubeadm.kubernetes.io/etcd.advertise-client-urls"] = f"https://{adv}:2379"
+    metadata = {
+        "labels": {"component": component, "tier": "control-plane"},
+        "name": component,
+        "namespace": "kube-system",
+    }
+    if annotations:
+        metadata = {"annotations": annotations, **metadata}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {
+            "containers": [dict(sorted(container.items()))],
+            "hostNetwork": True,
+            "priority": 2000001000,
+            "priorityClassName": "system-node-critical",
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "volumes": mounts_volumes,
+        },
+        "status": {},
+    }
+
+
+def manifests(settings: dict) -> dict[str, dict]:
+    """``{component: pod}`` for the four static pods of one control plane."""
+    required = ("kubernetes_version", "node_name", "advertise_address", "api_port", "service_subnet")
+    missing = [k for k in required if not settings.get(k)]
+    if missing:
+        raise ControlPlaneError(f"control-plane settings lack {', '.join(missing)}")
+    try:
+        return {component: pod(component, settings) for component in COMPONENTS}
+    except versions.VersionError as exc:
+        raise ControlPlaneError(f"slipway_kubernetes_version: {exc}") from None
