@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: control_plane_manifests
-short_description: The four control-plane static pods of one node, as kubeadm writes them plus Slipway's hardening
+short_description: The four control-plane static pods of one node, as kubeadm writes them, hardened
 description:
   - Renders etcd, kube-apiserver, kube-controller-manager and kube-scheduler Pod objects from the
     control-plane settings (see C(plugins/module_utils/control_plane.py) for every key), following

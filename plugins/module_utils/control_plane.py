@@ -321,7 +321,8 @@ def probes(component: str, s: dict, flags: dict[str, str]) -> dict:
     adv = s["advertise_address"]
     loopback = "::1" if _is_ipv6(adv) else "127.0.0.1"
     if component == "kube-apiserver":
-        host = "" if adv in ("0.0.0.0", "::") else adv
+        # kubeadm leaves the probe host empty when the API server binds every address.
+        host = "" if adv in ("0.0.0.0", "::") else adv  # noqa: S104 - a comparison, not a bind
         return {
             "livenessProbe": _probe("/livez", host, "HTTPS", "liveness", startup),
             "readinessProbe": _probe("/readyz", host, "HTTPS", "readiness", startup),
