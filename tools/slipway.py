@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     standin.add_argument("standin_args", nargs=argparse.REMAINDER)
     mirror = sub.add_parser("release-mirror", help="containerd/runc release layout from Debian binaries")
     mirror.add_argument("mirror_args", nargs=argparse.REMAINDER)
+    sub.add_parser("component-docs", help="regenerate docs/components/*.md from the renderer")
     run = sub.add_parser("exec", help="run a command inside the toolchain environment")
     run.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -93,6 +94,13 @@ def _release_mirror(_env: dict[str, str], args: argparse.Namespace) -> int:
     return release_mirror.main(args.mirror_args)
 
 
+def _component_docs(_env: dict[str, str], _args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(toolchain.REPO / ".collections"))
+    from slipway_tools import component_docs  # noqa: PLC0415  (imports the collection)
+
+    return component_docs.main()
+
+
 def _exec(env: dict[str, str], args: argparse.Namespace) -> int:
     cmd = [c for c in args.cmd if c != "--"] or ["bash"]
     return subprocess.run(cmd, env=env, check=False).returncode
@@ -114,6 +122,7 @@ COMMANDS = {
     "cluster": _cluster,
     "standin-repo": _standin,
     "release-mirror": _release_mirror,
+    "component-docs": _component_docs,
 }
 
 if __name__ == "__main__":
