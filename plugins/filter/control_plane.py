@@ -46,6 +46,14 @@ def control_plane_manifests(settings) -> dict:
         raise AnsibleFilterError(f"control plane: {exc}") from None
 
 
+def kubeadm_config(settings, kubelet_configuration) -> list:
+    """kubeadm's v1beta4 documents describing the files Slipway writes (see control_plane.kubeadm_config)."""
+    try:
+        return control_plane.kubeadm_config(settings, kubelet_configuration)
+    except (control_plane.ControlPlaneError, KeyError) as exc:
+        raise AnsibleFilterError(f"kubeadm configuration: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
-        return {"control_plane_manifests": control_plane_manifests}
+        return {"control_plane_manifests": control_plane_manifests, "kubeadm_config": kubeadm_config}

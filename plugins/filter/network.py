@@ -36,6 +36,8 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.slipway.cluster.plugins.module_utils import kubelet
+
 
 def service_ip(subnets, index: int = 1) -> str:
     first = str(subnets).split(",")[0].strip()
@@ -47,6 +49,14 @@ def service_ip(subnets, index: int = 1) -> str:
         ) from None
 
 
+def kubelet_config(service_subnet, dns_domain, cri_endpoint, swap_behavior="", extra=None) -> dict:
+    """The KubeletConfiguration of plugins/module_utils/kubelet.py (documented there)."""
+    try:
+        return kubelet.kubelet_config(service_subnet, dns_domain, cri_endpoint, swap_behavior or "", extra)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"slipway_service_subnet: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
-        return {"service_ip": service_ip}
+        return {"service_ip": service_ip, "kubelet_config": kubelet_config}

@@ -419,3 +419,106 @@ def manifests(settings: dict) -> dict[str, dict]:
         return {component: pod(component, settings) for component in COMPONENTS}
     except versions.VersionError as exc:
         raise ControlPlaneError(f"slipway_kubernetes_version: {exc}") from None
+
+
+# ------------------------------------------------------------------ kubeadm configuration
+
+
+#: kubeadm phases Slipway does itself; `kubeadm init` runs with them skipped.
+OWNED_PHASES = ("etcd", "control-plane")
+
+
+def _kubeadm_extra_args(component: str, s: dict) -> list[dict]:
+    """What Slipway sets beyond kubeadm's defaults, as v1beta4 ``extraArgs`` (a list)."""
+    extra = hardening_flags(component, s)
+    for name, value in ((s.get("extra_args") or {}).get(component) or {}).items():
+        if value is not None:
+            extra[str(name).lstrip("-")] = _flag_value(value)
+    return [{"name": k, "value": v} for k, v in extra.items()]
+
+
+def _kubeadm_extra_volumes(component: str, s: dict) -> list[dict]:
+    plain = {**s, "encryption_config": "", "audit": {}, "extra_volumes": {}}
+    base = {v["name"] for v in volumes(component, plain)[0]}
+    vols, mounts = volumes(component, s)
+    out = []
+    for volume, mount in zip(vols, mounts, strict=True):
+        if volume["name"] in base:
+            continue
+        out.append(
+            {
+                "name": volume["name"],
+                "hostPath": volume["hostPath"]["path"],
+                "mountPath": mount["mountPath"],
+                "readOnly": bool(mount.get("readOnly")),
+                "pathType": volume["hostPath"]["type"],
+            }
+        )
+    return out
+
+
+def kubeadm_config(s: dict, kubelet_configuration: dict) -> list[dict]:
+    """InitConfiguration, ClusterConfiguration, JoinConfiguration and KubeletConfiguration (v1beta4)
+    describing exactly the files Slipway writes, so kubeadm init/join/upgrade reproduce them."""
+    version = "v" + ".".join(str(p) for p in versions.parse(s["kubernetes_version"]))
+    node_registration = {
+        "criSocket": s.get("cri_socket", "unix:///var/run/containerd/containerd.sock"),
+        "name": s["node_name"],
+        "kubeletExtraArgs": [{"name": "node-ip", "value": s["advertise_address"]}],
+    }
+    if s.get("taints") is not None:
+        node_registration["taints"] = s["taints"]
+    local_endpoint = {"advertiseAddress": s["advertise_address"], "bindPort": int(s["api_port"])}
+    timeout = f"{int(s.get('health_check_timeout_seconds', 240))}s"
+    # Our static pods already run when kubeadm init starts: the preflight checks
+    # for free ports, absent manifests and an empty etcd directory do not apply.
+    ignored = [f"Port-{p}" for p in (int(s["api_port"]), 10259, 10257, 10250, 2379, 2380)]
+    ignored += [f"FileAvailable--etc-kubernetes-manifests-{c}.yaml" for c in COMPONENTS]
+    ignored += ["DirAvailable--var-lib-etcd"]
+    init = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "InitConfiguration",
+        "localAPIEndpoint": local_endpoint,
+        "nodeRegistration": {**node_registration, "ignorePreflightErrors": ignored},
+        "skipPhases": list(OWNED_PHASES),
+        "timeouts": {"controlPlaneComponentHealthCheck": timeout},
+    }
+    cluster = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "ClusterConfiguration",
+        "clusterName": s["cluster_name"],
+        "kubernetesVersion": version,
+        "controlPlaneEndpoint": s.get("control_plane_endpoint")
+        or f"{_url_host(s['advertise_address'])}:{s['api_port']}",
+        "certificatesDir": PKI,
+        "imageRepository": s.get("image_repository") or versions.DEFAULT_IMAGE_REPOSITORY,
+        "encryptionAlgorithm": s.get("encryption_algorithm", "RSA-2048"),
+        "networking": {
+            "dnsDomain": s["dns_domain"],
+            "serviceSubnet": s["service_subnet"],
+            **({"podSubnet": s["pod_subnet"]} if s.get("pod_subnet") else {}),
+        },
+        "etcd": {"local": {"dataDir": "/var/lib/etcd", "extraArgs": _kubeadm_extra_args("etcd", s)}},
+        "apiServer": {
+            "certSANs": list(s.get("apiserver_cert_sans") or []),
+            "extraArgs": _kubeadm_extra_args("kube-apiserver", s),
+            "extraVolumes": _kubeadm_extra_volumes("kube-apiserver", s),
+        },
+        "controllerManager": {
+            "extraArgs": _kubeadm_extra_args("kube-controller-manager", s),
+            "extraVolumes": _kubeadm_extra_volumes("kube-controller-manager", s),
+        },
+        "scheduler": {
+            "extraArgs": _kubeadm_extra_args("kube-scheduler", s),
+            "extraVolumes": _kubeadm_extra_volumes("kube-scheduler", s),
+        },
+    }
+    join = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "JoinConfiguration",
+        "controlPlane": {"localAPIEndpoint": local_endpoint},
+        "nodeRegistration": node_registration,
+        "skipPhases": ["control-plane-prepare/control-plane", "etcd-join"],
+        "discovery": {"bootstrapToken": {"apiServerEndpoint": cluster["controlPlaneEndpoint"]}},
+    }
+    return [init, cluster, join, kubelet_configuration]

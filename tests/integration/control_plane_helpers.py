@@ -35,7 +35,11 @@ def write_inventory(root: Path, nodes: dict[str, str], **cluster_vars) -> Path:
     inventory = {
         "k8s_cluster": {
             "children": {"control_plane": {"hosts": hosts}, "workers": {"hosts": {}}},
-            "vars": {"preflight_check_package_source": False, **cluster_vars},
+            "vars": {
+                "preflight_check_package_source": False,
+                "control_plane_bootstrap": False,
+                **cluster_vars,
+            },
         }
     }
     root.mkdir(parents=True, exist_ok=True)

@@ -283,3 +283,54 @@ def test_ipv6_addresses_are_bracketed():
 def test_bad_settings_name_the_variable(bad, message):
     with pytest.raises(cp.ControlPlaneError, match=message):
         cp.manifests(settings(**bad))
+
+
+def test_kubeadm_configuration_describes_our_files():
+    audit = {
+        "policy_file": "/etc/kubernetes/audit/policy.yaml",
+        "log_dir": "/var/log/kubernetes/audit",
+        "max_age": 30,
+        "max_backup": 10,
+        "max_size": 100,
+    }
+    s = settings(
+        profiling=False,
+        tls_min_version="VersionTLS12",
+        encryption_config="/etc/kubernetes/encryption/config.yaml",
+        audit=audit,
+        extra_args={"kube-scheduler": {"v": 2}},
+    )
+    kubelet = {"kind": "KubeletConfiguration", "clusterDNS": ["10.96.0.10"]}
+    init, cluster, join, kubelet_doc = cp.kubeadm_config(s, kubelet)
+    assert [d["kind"] for d in (init, cluster, join)] == [
+        "InitConfiguration",
+        "ClusterConfiguration",
+        "JoinConfiguration",
+    ]
+    assert {d["apiVersion"] for d in (init, cluster, join)} == {"kubeadm.k8s.io/v1beta4"}
+    assert kubelet_doc is kubelet
+    assert init["skipPhases"] == ["etcd", "control-plane"]
+    assert "Port-6443" in init["nodeRegistration"]["ignorePreflightErrors"]
+    assert cluster["kubernetesVersion"] == "v1.36.4"
+    assert cluster["controlPlaneEndpoint"] == "192.0.2.11:6443"
+    assert cluster["networking"] == {
+        "dnsDomain": "cluster.local",
+        "serviceSubnet": "10.96.0.0/12",
+        "podSubnet": "10.244.0.0/16",
+    }
+    # kubeadm's defaults plus extraArgs give exactly the flags of our manifests, so
+    # `kubeadm upgrade` renders the same pods.
+    pods = cp.manifests(s)
+    sections = {
+        "kube-apiserver": cluster["apiServer"],
+        "kube-controller-manager": cluster["controllerManager"],
+        "kube-scheduler": cluster["scheduler"],
+        "etcd": cluster["etcd"]["local"],
+    }
+    for component, section in sections.items():
+        rebuilt = cp.default_flags(component, s) | {a["name"]: a["value"] for a in section["extraArgs"]}
+        assert rebuilt == flags(pods[component]), component
+    volumes = {v["name"]: v for v in cluster["apiServer"]["extraVolumes"]}
+    assert set(volumes) == {"audit-log", "audit-policy", "encryption-config"}
+    assert volumes["audit-log"]["readOnly"] is False
+    assert cluster["scheduler"]["extraVolumes"] == []
