@@ -54,6 +54,18 @@ def kubeadm_config(settings, kubelet_configuration) -> list:
         raise AnsibleFilterError(f"kubeadm configuration: {exc}") from None
 
 
+def kube_vip_manifest(settings) -> dict:
+    """kube-vip's static pod (see control_plane.kube_vip_pod)."""
+    try:
+        return control_plane.kube_vip_pod(settings)
+    except (control_plane.ControlPlaneError, KeyError) as exc:
+        raise AnsibleFilterError(f"kube-vip: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
-        return {"control_plane_manifests": control_plane_manifests, "kubeadm_config": kubeadm_config}
+        return {
+            "control_plane_manifests": control_plane_manifests,
+            "kubeadm_config": kubeadm_config,
+            "kube_vip_manifest": kube_vip_manifest,
+        }

@@ -522,3 +522,62 @@ def kubeadm_config(s: dict, kubelet_configuration: dict) -> list[dict]:
         "discovery": {"bootstrapToken": {"apiServerEndpoint": cluster["controlPlaneEndpoint"]}},
     }
     return [init, cluster, join, kubelet_configuration]
+
+
+# ------------------------------------------------------------------ HA endpoint
+
+KUBE_VIP_IMAGE = "ghcr.io/kube-vip/kube-vip"
+
+
+def kube_vip_pod(s: dict) -> dict:
+    """kube-vip as a static pod on every control plane: ARP mode, control-plane VIP only.
+
+    ``s``: ``vip`` (the address of slipway_control_plane_endpoint), ``api_port``,
+    ``interface`` (empty: kube-vip finds the interface of the default route), and
+    ``first`` (the node kubeadm init runs on uses super-admin.conf: admin.conf
+    gets its rights only after init binds kubeadm:cluster-admins, facts pitfall 10).
+    """
+    try:
+        ipaddress.ip_address(s["vip"])
+    except ValueError as exc:
+        raise ControlPlaneError(
+            "slipway_control_plane_endpoint: kube_vip needs an IP address as the endpoint host,"
+            f" not '{s['vip']}'"
+        ) from exc
+    kubeconfig = "/etc/kubernetes/super-admin.conf" if s.get("first") else "/etc/kubernetes/admin.conf"
+    env = {
+        "address": s["vip"],
+        "cp_enable": "true",
+        "cp_namespace": "kube-system",
+        "port": str(s["api_port"]),
+        "vip_arp": "true",
+        "vip_cidr": "128" if ":" in s["vip"] else "32",
+        "vip_leaderelection": "true",
+        "vip_leaseduration": "5",
+        "vip_leasename": "plndr-cp-lock",
+        "vip_renewdeadline": "3",
+        "vip_retryperiod": "1",
+    }
+    if s.get("interface"):
+        env["vip_interface"] = s["interface"]
+    container = {
+        "args": ["manager"],
+        "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
+        "image": f"{KUBE_VIP_IMAGE}:v{versions.COMPONENTS['kube_vip']}",
+        "imagePullPolicy": "IfNotPresent",
+        "name": "kube-vip",
+        "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
+        "volumeMounts": [{"mountPath": "/etc/kubernetes/admin.conf", "name": "kubeconfig"}],
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "kube-vip", "namespace": "kube-system"},
+        "spec": {
+            "containers": [container],
+            "hostAliases": [{"hostnames": ["kubernetes"], "ip": "127.0.0.1"}],
+            "hostNetwork": True,
+            "volumes": [{"hostPath": {"path": kubeconfig, "type": "FileOrCreate"}, "name": "kubeconfig"}],
+        },
+        "status": {},
+    }

@@ -91,8 +91,9 @@ def test_one_extra_argument_changes_one_manifest_per_node_as_predicted(rendered)
     extra = json.dumps({"control_plane_extra_args": {"kube-scheduler": {"v": "2"}}})
     predicted = playbook(inventory, "control-plane.yml", "--check", "--diff", "-e", extra)
     assert predicted.returncode == 0, predicted.stdout[-3000:]
-    # Per node: the staged copy (where the backup goes) and the manifest itself.
-    assert changed_count(predicted) == 2 * len(NODES)
+    # Per node: the staged copy (where the backup goes), the manifest itself, and
+    # kubeadm-config.yaml, whose extraArgs describe the same flag.
+    assert changed_count(predicted) == 3 * len(NODES)
     assert predicted.stdout.count("+    - --v=2") == 2 * len(NODES)
     unchanged = {
         node: {p.name: p.read_bytes() for p in (root / "nodes" / node / "manifests").glob("*.yaml")}
@@ -117,3 +118,24 @@ def test_one_extra_argument_changes_one_manifest_per_node_as_predicted(rendered)
     ]
     steady = playbook(inventory, "control-plane.yml", "-e", extra)
     assert changed_count(steady) == 0
+
+
+def test_kube_vip_endpoint(rendered):
+    root, inventory = rendered["1.36.4"]
+    extra = json.dumps(
+        {"control_plane_endpoint_mode": "kube_vip", "slipway_control_plane_endpoint": "192.0.2.10:6443"}
+    )
+    for name in ("pki.yml", "control-plane.yml"):
+        proc = playbook(inventory, name, "-e", extra)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    pods = manifests(root, "cp1")
+    kubernetes_validate.validate(pods["kube-vip"], "1.36", strict=True)
+    env = {e["name"]: e["value"] for e in pods["kube-vip"]["spec"]["containers"][0]["env"]}
+    assert env["address"] == "192.0.2.10"
+    kubeadm = list(yaml.safe_load_all((root / "nodes" / "cp1" / "kubeadm-config.yaml").read_text()))
+    assert kubeadm[1]["controlPlaneEndpoint"] == "192.0.2.10:6443"
+    from cryptography import x509  # noqa: PLC0415
+
+    cert = x509.load_pem_x509_certificate((root / "nodes" / "cp1" / "pki" / "apiserver.crt").read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "192.0.2.10" in {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}

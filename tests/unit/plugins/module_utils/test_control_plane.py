@@ -334,3 +334,24 @@ def test_kubeadm_configuration_describes_our_files():
     assert set(volumes) == {"audit-log", "audit-policy", "encryption-config"}
     assert volumes["audit-log"]["readOnly"] is False
     assert cluster["scheduler"]["extraVolumes"] == []
+
+
+def test_kube_vip_static_pod():
+    first = cp.kube_vip_pod({"vip": "10.77.0.10", "api_port": 6443, "interface": "eth0", "first": True})
+    other = cp.kube_vip_pod({"vip": "10.77.0.10", "api_port": 6443, "interface": "", "first": False})
+    env = {e["name"]: e["value"] for e in first["spec"]["containers"][0]["env"]}
+    assert env["address"] == "10.77.0.10"
+    assert env["vip_interface"] == "eth0"
+    assert env["cp_enable"] == "true"
+    assert "vip_interface" not in {e["name"] for e in other["spec"]["containers"][0]["env"]}
+    # The init node uses super-admin.conf (admin.conf has no rights before init ends).
+    assert first["spec"]["volumes"][0]["hostPath"]["path"] == "/etc/kubernetes/super-admin.conf"
+    assert other["spec"]["volumes"][0]["hostPath"]["path"] == "/etc/kubernetes/admin.conf"
+    with pytest.raises(cp.ControlPlaneError, match="slipway_control_plane_endpoint"):
+        cp.kube_vip_pod({"vip": "api.example.com", "api_port": 6443})
+
+
+@pytest.mark.parametrize("minor", ["1.34", "1.35", "1.36"])
+def test_kube_vip_pod_validates(minor):
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    kubernetes_validate.validate(cp.kube_vip_pod({"vip": "10.77.0.10", "api_port": 6443}), minor, strict=True)
