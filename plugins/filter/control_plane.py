@@ -62,10 +62,25 @@ def kube_vip_manifest(settings) -> dict:
         raise AnsibleFilterError(f"kube-vip: {exc}") from None
 
 
+def local_lb_config(servers, port) -> str:
+    """nginx.conf of the local API load balancer (see control_plane.local_lb_config)."""
+    try:
+        return control_plane.local_lb_config(list(servers), int(port))
+    except control_plane.ControlPlaneError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def local_lb_manifest(config_path, config_hash) -> dict:
+    """The nginx static pod of a worker (see control_plane.local_lb_pod)."""
+    return control_plane.local_lb_pod(str(config_path), str(config_hash))
+
+
 class FilterModule:
     def filters(self):
         return {
             "control_plane_manifests": control_plane_manifests,
             "kubeadm_config": kubeadm_config,
             "kube_vip_manifest": kube_vip_manifest,
+            "local_lb_config": local_lb_config,
+            "local_lb_manifest": local_lb_manifest,
         }

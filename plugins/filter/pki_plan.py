@@ -39,6 +39,13 @@ options:
       control_plane_endpoint:
         description: host[:port] of the API for clients; empty uses the first control plane.
         type: str
+      endpoint_mode:
+        description:
+          - C(local_lb) points the kubeconfigs copied to nodes at C(https://localhost:<api_port>) and adds
+            C(localhost) and C(127.0.0.1) to the API server certificate; the controller's admin.conf keeps
+            the first control plane.
+        type: str
+        default: node
       apiserver_cert_sans:
         description: Extra SANs (IPs or DNS names) for the API server certificate.
         type: list
@@ -150,7 +157,13 @@ def pki_plan(settings: dict, nodes: list) -> dict:
     else:
         ep_host, ep_port = str(nodes[0]["address"]), port
     endpoint_url = f"https://{_url_host(ep_host)}:{ep_port}"
+    # local_lb: every node reaches the API at localhost (its own API server on a control
+    # plane, the nginx static pod on a worker); the controller keeps the first control plane.
+    local_lb = settings.get("endpoint_mode") == "local_lb"
+    node_endpoint_url = f"https://localhost:{port}" if local_lb else endpoint_url
     extra_dns, extra_ips = _split_sans(settings.get("apiserver_cert_sans"), "slipway_apiserver_cert_sans")
+    if local_lb:
+        extra_dns, extra_ips = [*extra_dns, "localhost"], [*extra_ips, "127.0.0.1"]
     etcd_server_dns, etcd_server_ips = _split_sans(
         settings.get("etcd_server_cert_sans"), "slipway_etcd_server_cert_sans"
     )
@@ -234,20 +247,26 @@ def pki_plan(settings: dict, nodes: list) -> dict:
             _kc(
                 f"{node_dir}/admin.conf",
                 cluster,
-                endpoint_url,
+                node_endpoint_url,
                 "kubernetes-admin",
                 ["kubeadm:cluster-admins"],
             ),
             _kc(f"{node_dir}/controller-manager.conf", cluster, local_url, "system:kube-controller-manager"),
             _kc(f"{node_dir}/scheduler.conf", cluster, local_url, "system:kube-scheduler"),
-            _kc(f"{node_dir}/kubelet.conf", cluster, endpoint_url, f"system:node:{name}", ["system:nodes"]),
+            _kc(
+                f"{node_dir}/kubelet.conf",
+                cluster,
+                node_endpoint_url,
+                f"system:node:{name}",
+                ["system:nodes"],
+            ),
         ]
         if index == 0:
             kubeconfigs.append(
                 _kc(
                     f"{node_dir}/super-admin.conf",
                     cluster,
-                    endpoint_url,
+                    node_endpoint_url,
                     "kubernetes-super-admin",
                     ["system:masters"],
                 )

@@ -581,3 +581,70 @@ def kube_vip_pod(s: dict) -> dict:
         },
         "status": {},
     }
+
+
+LOCAL_LB_HEALTH_PORT = 8081
+
+
+def local_lb_config(servers: list[str], port: int) -> str:
+    """nginx.conf of the local API load balancer: TCP to every control plane, health on 127.0.0.1."""
+    if not servers:
+        raise ControlPlaneError("local_lb: the control_plane group is empty")
+    upstream = "".join(f"    server {_url_host(a)}:{port};\n" for a in servers)
+    return (
+        "# Managed by Slipway (role api_lb): localhost -> every kube-apiserver.\n"
+        "error_log stderr notice;\n"
+        "worker_processes 2;\n"
+        "events {\n  worker_connections 16384;\n}\n"
+        "stream {\n"
+        "  upstream kube_apiserver {\n    least_conn;\n" + upstream + "  }\n"
+        "  server {\n"
+        f"    listen 127.0.0.1:{port};\n"
+        "    proxy_pass kube_apiserver;\n"
+        "    proxy_connect_timeout 1s;\n"
+        "    proxy_timeout 10m;\n"
+        "  }\n"
+        "}\n"
+        "http {\n"
+        "  server {\n"
+        f"    listen 127.0.0.1:{LOCAL_LB_HEALTH_PORT};\n"
+        "    location /healthz {\n      access_log off;\n      return 200;\n    }\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def local_lb_pod(config_path: str, config_hash: str) -> dict:
+    """The nginx static pod of a worker; the config hash restarts it when the config changes."""
+    probe = {"host": "127.0.0.1", "path": "/healthz", "port": LOCAL_LB_HEALTH_PORT, "scheme": "HTTP"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "annotations": {CONFIG_HASH_ANNOTATION: config_hash},
+            "labels": {"component": "api-lb", "tier": "node"},
+            "name": "api-lb",
+            "namespace": "kube-system",
+        },
+        "spec": {
+            "containers": [
+                {
+                    "image": f"docker.io/library/nginx:{versions.COMPONENTS['nginx']}",
+                    "imagePullPolicy": "IfNotPresent",
+                    "livenessProbe": {"httpGet": probe, "initialDelaySeconds": 5, "periodSeconds": 10},
+                    "name": "api-lb",
+                    "readinessProbe": {"httpGet": probe, "periodSeconds": 5},
+                    "resources": {"requests": {"cpu": "25m", "memory": "32Mi"}},
+                    "volumeMounts": [
+                        {"mountPath": "/etc/nginx/nginx.conf", "name": "config", "readOnly": True}
+                    ],
+                }
+            ],
+            "hostNetwork": True,
+            "priority": 2000001000,
+            "priorityClassName": "system-node-critical",
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "volumes": [{"hostPath": {"path": config_path, "type": "File"}, "name": "config"}],
+        },
+        "status": {},
+    }

@@ -59,6 +59,8 @@ COMPONENTS: dict[str, str] = {
     "cilium": "1.20.1",
     "calico": "3.32.1",
     "kube_vip": "0.9.2",
+    # nginx of the local API load balancer (local_lb); not in the facts file: our pin.
+    "nginx": "1.28.0-alpine",
 }
 
 DEFAULT_IMAGE_REPOSITORY = "registry.k8s.io"

@@ -32,16 +32,11 @@ def write_inventory(root: Path, nodes: dict[str, str], **cluster_vars) -> Path:
             "control_plane_config_dir": str(base),
             "control_plane_audit_log_dir": str(base / "audit-log"),
         }
-    inventory = {
-        "k8s_cluster": {
-            "children": {"control_plane": {"hosts": hosts}, "workers": {"hosts": {}}},
-            "vars": {
-                "preflight_check_package_source": False,
-                "control_plane_bootstrap": False,
-                **cluster_vars,
-            },
-        }
-    }
+    # Cluster-wide settings in all.vars, as users keep them in group_vars/all:
+    # the controller plays (pki.yml on localhost) read them too.
+    settings = {"preflight_check_package_source": False, "control_plane_bootstrap": False, **cluster_vars}
+    groups = {"control_plane": {"hosts": hosts}, "workers": {"hosts": {}}}
+    inventory = {"all": {"vars": settings, "children": {"k8s_cluster": {"children": groups}}}}
     root.mkdir(parents=True, exist_ok=True)
     path = root / "hosts.yml"
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))

@@ -123,7 +123,10 @@ def test_one_extra_argument_changes_one_manifest_per_node_as_predicted(rendered)
 def test_kube_vip_endpoint(rendered):
     root, inventory = rendered["1.36.4"]
     extra = json.dumps(
-        {"control_plane_endpoint_mode": "kube_vip", "slipway_control_plane_endpoint": "192.0.2.10:6443"}
+        {
+            "slipway_control_plane_endpoint_mode": "kube_vip",
+            "slipway_control_plane_endpoint": "192.0.2.10:6443",
+        }
     )
     for name in ("pki.yml", "control-plane.yml"):
         proc = playbook(inventory, name, "-e", extra)
@@ -139,3 +142,48 @@ def test_kube_vip_endpoint(rendered):
     cert = x509.load_pem_x509_certificate((root / "nodes" / "cp1" / "pki" / "apiserver.crt").read_bytes())
     sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "192.0.2.10" in {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
+
+
+def test_local_lb_on_workers(tmp_path):
+    root = tmp_path / "lb"
+    inventory = write_inventory(
+        root,
+        {"cp1": "192.0.2.11", "cp2": "192.0.2.12", "cp3": "192.0.2.13"},
+        slipway_control_plane_endpoint_mode="local_lb",
+    )
+    doc = yaml.safe_load(inventory.read_text())
+    worker = root / "nodes" / "w1"
+    cluster = doc["all"]["children"]["k8s_cluster"]
+    cluster["children"]["workers"]["hosts"] = {
+        "w1": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": cluster["children"]["control_plane"]["hosts"]["cp1"][
+                "ansible_python_interpreter"
+            ],
+            "slipway_node_ip": "192.0.2.21",
+            "api_lb_config_dir": str(worker / "api-lb"),
+            "api_lb_manifest_dir": str(worker / "manifests"),
+        }
+    }
+    inventory.write_text(yaml.safe_dump(doc))
+    for name in ("pki.yml", "control-plane.yml"):
+        proc = playbook(inventory, name, "--limit", "cp1,w1,localhost")
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    config = (worker / "api-lb" / "nginx.conf").read_text()
+    assert [line.strip() for line in config.splitlines() if line.strip().startswith("server 192")] == [
+        "server 192.0.2.11:6443;",
+        "server 192.0.2.12:6443;",
+        "server 192.0.2.13:6443;",
+    ]
+    assert "listen 127.0.0.1:6443;" in config
+    pod = yaml.safe_load((worker / "manifests" / "api-lb.yaml").read_text())
+    kubernetes_validate.validate(pod, "1.36", strict=True)
+    pki = root / "artifacts" / "pki"
+    kubelet_conf = yaml.safe_load((pki / "nodes" / "cp1" / "kubelet.conf").read_text())
+    assert kubelet_conf["clusters"][0]["cluster"]["server"] == "https://localhost:6443"
+    admin = yaml.safe_load((pki / "admin.conf").read_text())
+    assert admin["clusters"][0]["cluster"]["server"] == "https://192.0.2.11:6443"
+    kubeadm = list(yaml.safe_load_all((root / "nodes" / "cp1" / "kubeadm-config.yaml").read_text()))
+    assert kubeadm[1]["controlPlaneEndpoint"] == "localhost:6443"
+    again = playbook(inventory, "control-plane.yml", "--limit", "cp1,w1,localhost")
+    assert changed_count(again) == 0, again.stdout[-3000:]

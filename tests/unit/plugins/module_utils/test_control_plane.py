@@ -355,3 +355,18 @@ def test_kube_vip_static_pod():
 def test_kube_vip_pod_validates(minor):
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     kubernetes_validate.validate(cp.kube_vip_pod({"vip": "10.77.0.10", "api_port": 6443}), minor, strict=True)
+
+
+def test_local_lb_config_and_pod():
+    config = cp.local_lb_config(["192.0.2.11", "2001:db8::12"], 6443)
+    assert "server 192.0.2.11:6443;" in config
+    assert "server [2001:db8::12]:6443;" in config
+    assert "listen 127.0.0.1:6443;" in config
+    pod = cp.local_lb_pod("/etc/kubernetes/api-lb/nginx.conf", "cd" * 32)
+    assert pod["metadata"]["annotations"][cp.CONFIG_HASH_ANNOTATION] == "cd" * 32
+    assert pod["spec"]["volumes"][0]["hostPath"] == {
+        "path": "/etc/kubernetes/api-lb/nginx.conf",
+        "type": "File",
+    }
+    with pytest.raises(cp.ControlPlaneError, match="control_plane group is empty"):
+        cp.local_lb_config([], 6443)
