@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
     cluster = sub.add_parser("cluster", help="bring the lab up and run playbooks/cluster.yml against it")
     cluster.add_argument("-i", "--inventory", default=str(LAB_INVENTORY))
+    cluster.add_argument(
+        "--offline-lab",
+        action="store_true",
+        help="no pkgs.k8s.io/GitHub here: stand-in packages and Debian's containerd binaries (tools/lab/)",
+    )
     cluster.add_argument("ansible_args", nargs="*", help="extra arguments for ansible-playbook")
     lab = sub.add_parser("lab", help="lab images and hosts (images, up, down, status)")
     lab.add_argument("lab_args", nargs=argparse.REMAINDER)
@@ -110,7 +115,16 @@ def _cluster(env: dict[str, str], args: argparse.Namespace) -> int:
     if _lab(env, ["up", "-i", args.inventory]) != 0:
         return 1
     env = toolchain.environment(toolchain.venv_dir())
-    playbook = ["ansible-playbook", "-i", args.inventory, "playbooks/cluster.yml", *args.ansible_args]
+    extra: list[str] = []
+    if args.offline_lab:
+        offline = toolchain.CACHE / "lab" / "offline"
+        offline.mkdir(parents=True, exist_ok=True)
+        env = {**env, "SLIPWAY_OFFLINE_DIR": str(offline)}
+        sources = ["ansible-playbook", "-i", args.inventory, "tools/lab/offline-sources.yml"]
+        if subprocess.run(sources, cwd=toolchain.REPO, env=env, check=False).returncode != 0:
+            return 1
+        extra = ["-e", "@tools/lab/offline-vars.yml"]
+    playbook = ["ansible-playbook", "-i", args.inventory, "playbooks/cluster.yml", *extra, *args.ansible_args]
     return subprocess.run(playbook, cwd=toolchain.REPO, env=env, check=False).returncode
 
 

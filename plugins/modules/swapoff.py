@@ -146,8 +146,9 @@ def systemd_units(module: AnsibleModule) -> dict[str, str]:
         [systemctl, "list-unit-files", "--type=swap", "--plain", "--no-legend", "--no-pager"],
     ):
         rc, out, err = module.run_command(argv)
-        if rc != 0:
-            module.fail_json(msg=f"{' '.join(argv)} failed: {err.strip()}")
+        # list-unit-files exits 1, silently, when no unit matches.
+        if rc != 0 and (err.strip() or out.strip()):
+            module.fail_json(msg=f"{' '.join(argv)} failed (rc {rc}): {err.strip()}")
         for unit, state in swap.parse_unit_list(out).items():
             units[unit] = "masked" if "masked" in (state, units.get(unit)) else state
     return units
