@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import os
+
+import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -46,6 +49,15 @@ def controller_problems() -> list[validation.Problem]:
     return problems
 
 
+def documented_variables() -> set[str]:
+    """The cluster-wide variables documented in role slipway's argument specs."""
+    spec = os.path.join(
+        os.path.dirname(__file__), "..", "..", "roles", "slipway", "meta", "argument_specs.yml"
+    )
+    with open(spec, encoding="utf-8") as handle:
+        return set(yaml.safe_load(handle)["argument_specs"]["main"]["options"])
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -66,9 +78,16 @@ class ActionModule(ActionBase):
             for key in ("slipway_node_ip", "slipway_node_name", "ansible_host"):
                 if key in hv:
                     hv[key] = self._templar.template(hv[key])
-        problems, warnings = validation.validate(
-            groups, hostvars, settings, args.get("extra_known_variables") or []
-        )
+        role_settings = {
+            k: self._templar.template(v)
+            for k, v in task_vars.items()
+            if k.startswith(("containerd_", "swap_", "kube_packages_", "control_plane_", "kubelet_"))
+        }
+        # Known variables are the documented ones: a misspelt slipway_* set on a host is also
+        # among this host's task_vars, so the settings themselves cannot say what is known.
+        known = documented_variables() | set(args.get("extra_known_variables") or [])
+        settings_known = {k: v for k, v in settings.items() if k in known}
+        problems, warnings = validation.validate(groups, hostvars, settings_known, known, role_settings)
         problems = [p for p in problems + controller_problems() if p.id not in skip]
         for warning in warnings:
             display.warning(warning)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 
@@ -94,8 +95,9 @@ def _networks(value, variable: str, problems: list) -> list:
 
 
 def validate(
-    groups: dict, hostvars: dict, settings: dict, known_variables=()
+    groups: dict, hostvars: dict, settings: dict, known_variables=(), role_settings: dict | None = None
 ) -> tuple[list[Problem], list[str]]:
+    """``settings``: the slipway_* variables; ``role_settings``: role variables the inventory sets."""
     problems: list[Problem] = []
     warnings: list[str] = []
     control_plane, workers = _check_groups(groups, problems, warnings)
@@ -103,8 +105,140 @@ def validate(
     _check_networks(settings, node_ips, problems)
     _check_choices(settings, problems)
     _check_names_and_validity(settings, problems)
+    _check_endpoint_and_sources(settings, problems)
+    _check_roles(settings, role_settings or {}, problems)
     _check_variables(hostvars, settings, known_variables, problems)
     return problems, warnings
+
+
+ENDPOINT_MODES = ("node", "external", "kube_vip", "local_lb")
+SWAP_BEHAVIORS = ("off", "NoSwap", "LimitedSwap")
+CONTAINERD_METHODS = ("archive", "docker", "distro")
+
+
+def _check_endpoint_and_sources(settings: dict, problems: list) -> None:
+    mode = settings.get("slipway_control_plane_endpoint_mode", "node")
+    endpoint = str(settings.get("slipway_control_plane_endpoint") or "")
+    host = re.sub(r":\d+$", "", endpoint).strip("[]")
+    if mode not in ENDPOINT_MODES:
+        problems.append(
+            Problem(
+                "endpoint-mode",
+                "slipway_control_plane_endpoint_mode",
+                f"'{mode}' is not an endpoint mode.",
+                f"use one of {', '.join(ENDPOINT_MODES)}.",
+            )
+        )
+    elif mode in ("external", "kube_vip") and not endpoint:
+        problems.append(
+            Problem(
+                "endpoint-required",
+                "slipway_control_plane_endpoint",
+                f"is empty, but slipway_control_plane_endpoint_mode {mode} needs the address clients use.",
+                "set it to the load balancer's or the VIP's host:port.",
+            )
+        )
+    elif mode == "kube_vip":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            problems.append(
+                Problem(
+                    "kube-vip-address",
+                    "slipway_control_plane_endpoint",
+                    f"'{host}' is not an IP address; kube-vip announces an IP.",
+                    "use the VIP itself, e.g. 10.0.0.10:6443, and a DNS name only as an extra SAN.",
+                )
+            )
+    if settings.get("slipway_swap_behavior", "off") not in SWAP_BEHAVIORS:
+        problems.append(
+            Problem(
+                "swap-behavior",
+                "slipway_swap_behavior",
+                f"'{settings.get('slipway_swap_behavior')}' is not a swap behaviour.",
+                f"use one of {', '.join(SWAP_BEHAVIORS)} (off turns swap off on the nodes).",
+            )
+        )
+    repository = str(settings.get("slipway_image_repository", "registry.k8s.io"))
+    if not re.match(r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$", repository):
+        problems.append(
+            Problem(
+                "image-repository",
+                "slipway_image_repository",
+                f"'{repository}' is not a registry path.",
+                "write host[:port][/path] without a scheme, e.g. registry.k8s.io or mirror.example:5000/k8s.",
+            )
+        )
+    base = str(settings.get("slipway_package_base_url", "https://pkgs.k8s.io/core:/stable:"))
+    if not re.match(r"^(https?|file)://", base):
+        problems.append(
+            Problem(
+                "package-url",
+                "slipway_package_base_url",
+                f"'{base}' is not an http(s):// or file:// URL.",
+                "use https://pkgs.k8s.io/core:/stable: or a mirror of it.",
+            )
+        )
+    offline = str(settings.get("slipway_offline_source") or "")
+    if offline.startswith("/") and not os.path.isdir(offline):
+        problems.append(
+            Problem(
+                "offline-source",
+                "slipway_offline_source",
+                f"the directory {offline} does not exist on the controller.",
+                "create it as docs/airgap.md lays out, or use a URL.",
+            )
+        )
+
+
+def _check_roles(settings: dict, roles: dict, problems: list) -> None:
+    method = roles.get("containerd_install_method", "archive")
+    if method not in CONTAINERD_METHODS:
+        problems.append(
+            Problem(
+                "containerd-method",
+                "containerd_install_method",
+                f"'{method}' is not an install method.",
+                f"use one of {', '.join(CONTAINERD_METHODS)}.",
+            )
+        )
+    elif method in ("archive", "docker") and "containerd_version" in roles:
+        wanted = str(roles["containerd_version"])
+        kubernetes = str(settings.get("slipway_kubernetes_version", versions.DEFAULT_KUBERNETES_VERSION))
+        try:
+            fits = versions.containerd_supported(kubernetes, wanted)
+        except versions.VersionError:
+            fits = None
+        if fits is None:
+            problems.append(
+                Problem(
+                    "containerd-version",
+                    "containerd_version",
+                    f"'{wanted}' is not a version (or slipway_kubernetes_version is not supported).",
+                    "write X.Y.Z, e.g. 2.3.4.",
+                )
+            )
+        elif not fits and not roles.get("containerd_allow_unsupported_version", False):
+            minimums = ", ".join(versions.release(kubernetes)["containerd_min"].values())
+            problems.append(
+                Problem(
+                    "containerd-too-old",
+                    "containerd_version",
+                    f"containerd {wanted} is not supported with Kubernetes {kubernetes}: upstream lists "
+                    f"{minimums} or newer in those lines.",
+                    "use a listed version, or set containerd_allow_unsupported_version: true.",
+                )
+            )
+    keep = roles.get("swap_keep") or []
+    if keep and settings.get("slipway_swap_behavior", "off") == "LimitedSwap":
+        problems.append(
+            Problem(
+                "swap-keep-limited",
+                "swap_keep",
+                "keeps swap areas while slipway_swap_behavior LimitedSwap already keeps every area.",
+                "remove swap_keep, or use slipway_swap_behavior: off to turn the other areas off.",
+            )
+        )
 
 
 def _check_groups(groups: dict, problems: list, warnings: list) -> tuple[list, list]:
