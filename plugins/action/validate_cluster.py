@@ -15,47 +15,20 @@ from ansible_collections.slipway.cluster.plugins.module_utils import validation
 
 display = Display()
 
-#: controller Python libraries Slipway's plugins need, with the lowest versions tested
-CONTROLLER_REQUIREMENTS = {"cryptography": (41, 0), "jinja2": (3, 1), "yaml": (6, 0)}
+ROLES_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "roles")
 
 
-def controller_problems() -> list[validation.Problem]:
-    import importlib  # noqa: PLC0415 - only this check needs it
-
-    problems = []
-    for name, minimum in CONTROLLER_REQUIREMENTS.items():
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            problems.append(
-                validation.Problem(
-                    "controller-python",
-                    name,
-                    f"the Python library {name} is missing on the controller.",
-                    "run `python3 tools/slipway.py setup` or `pip install -r requirements-dev.txt`.",
-                )
-            )
+def role_variables() -> dict[str, set[str]]:
+    """Every Slipway role's documented variables (all entry points of its argument specs)."""
+    found = {}
+    for role in sorted(os.listdir(ROLES_DIR)):
+        spec = os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml")
+        if not os.path.isfile(spec):
             continue
-        have = tuple(int(p) for p in getattr(module, "__version__", "0.0").split(".")[:2] if p.isdigit())
-        if have < minimum:
-            problems.append(
-                validation.Problem(
-                    "controller-python",
-                    name,
-                    f"{name} {module.__version__} is older than {'.'.join(map(str, minimum))}.",
-                    "upgrade it: pip install -r requirements-dev.txt.",
-                )
-            )
-    return problems
-
-
-def documented_variables() -> set[str]:
-    """The cluster-wide variables documented in role slipway's argument specs."""
-    spec = os.path.join(
-        os.path.dirname(__file__), "..", "..", "roles", "slipway", "meta", "argument_specs.yml"
-    )
-    with open(spec, encoding="utf-8") as handle:
-        return set(yaml.safe_load(handle)["argument_specs"]["main"]["options"])
+        with open(spec, encoding="utf-8") as handle:
+            entries = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+        found[role] = {name for entry in entries.values() for name in (entry.get("options") or {})}
+    return found
 
 
 class ActionModule(ActionBase):
@@ -85,10 +58,13 @@ class ActionModule(ActionBase):
         }
         # Known variables are the documented ones: a misspelt slipway_* set on a host is also
         # among this host's task_vars, so the settings themselves cannot say what is known.
-        known = documented_variables() | set(args.get("extra_known_variables") or [])
+        roles = role_variables()
+        known = roles.pop("slipway") | set(args.get("extra_known_variables") or [])
         settings_known = {k: v for k, v in settings.items() if k in known}
-        problems, warnings = validation.validate(groups, hostvars, settings_known, known, role_settings)
-        problems = [p for p in problems + controller_problems() if p.id not in skip]
+        problems, warnings = validation.validate(
+            groups, hostvars, settings_known, known, role_settings, role_variables=roles
+        )
+        problems = [p for p in problems + validation.controller_problems() if p.id not in skip]
         for warning in warnings:
             display.warning(warning)
         result["problems"] = [p.__dict__ for p in problems]
