@@ -51,11 +51,11 @@ class ActionModule(ActionBase):
             for key in ("slipway_node_ip", "slipway_node_name", "ansible_host"):
                 if key in hv:
                     hv[key] = self._templar.template(hv[key])
-        role_settings = {
-            k: self._templar.template(v)
-            for k, v in task_vars.items()
-            if k.startswith(("containerd_", "swap_", "kube_packages_", "control_plane_", "kubelet_"))
-        }
+        # Role variables are read per host from hostvars (inventory and extra vars).
+        for hv in hostvars.values():
+            for key in [k for k in hv if k.startswith(validation.ROLE_PREFIXES)]:
+                hv[key] = self._templar.template(hv[key])
+        role_settings: dict = {}
         # Known variables are the documented ones: a misspelt slipway_* set on a host is also
         # among this host's task_vars, so the settings themselves cannot say what is known.
         roles = role_variables()

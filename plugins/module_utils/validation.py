@@ -241,7 +241,9 @@ def validate(
     _check_names_and_validity(settings, problems)
     _check_endpoint(settings, node_ips, pod + svc, problems)
     _check_sources(settings, problems)
-    _check_roles(settings, roles, problems, warnings)
+    role_problems, role_warnings = _check_roles_per_host(settings, roles, hostvars, control_plane + workers)
+    problems += role_problems
+    warnings += role_warnings
     _check_variables(hostvars, settings, known_variables, role_variables or {}, problems)
     return problems, warnings
 
@@ -936,6 +938,29 @@ def _check_sources(settings: dict, problems: list) -> None:
 
 
 # ------------------------------------------------------------------ variables of the node roles
+
+
+#: Prefixes of the role variables the checks below read.
+ROLE_PREFIXES = ("containerd_", "swap_", "kube_packages_", "control_plane_", "kubelet_")
+
+
+def _check_roles_per_host(settings: dict, roles: dict, hostvars: dict, hosts: list) -> tuple[list, list]:
+    """Role variables may differ per host: check each host's, name the hosts when not all share a problem."""
+    found: dict[Problem, list] = {}
+    noted: list[str] = []
+    for host in dict.fromkeys(hosts) or [None]:
+        own = {k: v for k, v in hostvars.get(host, {}).items() if k.startswith(ROLE_PREFIXES)}
+        mine: list[Problem] = []
+        _check_roles(settings, {**roles, **own}, mine, noted)
+        for problem in mine:
+            found.setdefault(problem, []).append(host)
+    problems = [
+        p
+        if len(where) >= len(set(hosts))
+        else Problem(p.id, f"{p.variable} ({', '.join(where)})", p.message, p.fix)
+        for p, where in found.items()
+    ]
+    return problems, list(dict.fromkeys(noted))
 
 
 def _check_roles(settings: dict, roles: dict, problems: list, warnings: list) -> None:

@@ -7,10 +7,15 @@ DOCUMENTATION = r"""
 module: validate_cluster
 short_description: Validate a Slipway inventory on the controller before any host is touched
 description:
-  - Checks groups, node names and addresses, pod and service networks, versions, ports, the DNS
-    domain, certificate validity settings, misspelt C(slipway_*) variables and variables of other
-    installers, and the controller's Python libraries.
-  - Fails once, listing every problem with the variable, what is wrong and how to fix it.
+  - Checks groups, node names and addresses, pod and service networks (sizes, overlaps, dual-stack
+    families, one pod range per node), Kubernetes and containerd versions and their skew, settings
+    that must be equal on every host, ports, the API endpoint and its mode, certificate SANs and
+    validity, misspelt C(slipway_*) and role variables, removed variables and those of other
+    installers, and the controller's Python distributions (read with C(importlib.metadata)).
+  - Fails once, listing every problem with its check id, the variable, what is wrong and how to fix
+    it; docs/validation.md lists every check id.
+  - Role variables (C(containerd_*), C(swap_*), ...) are checked per host, so a host that sets its own
+    is named in the problem.
   - An action plugin: it runs on the controller only and never connects to a host.
 version_added: 0.1.0
 author: Slipway developers
@@ -21,16 +26,20 @@ options:
     elements: str
     default: []
   skip:
-    description: Check ids to skip (listed in docs/validation.md).
+    description: Check ids to skip (docs/validation.md; C(CHECKS) in module_utils/validation.py).
     type: list
     elements: str
     default: []
 attributes:
   check_mode:
+    description: Runs the same in check mode; it changes nothing.
     support: full
   diff_mode:
+    description: Nothing to show a diff of.
     support: none
   platform:
+    description: Runs on the controller only.
+    support: full
     platforms: all
 """
 

@@ -606,3 +606,14 @@ def test_role_variables_come_from_every_roles_argument_specs():
     assert "slipway_kubernetes_version" in roles["slipway"]
     assert "containerd_version" in roles["containerd"]
     assert {"preflight_skip", "preflight_check_package_source"} <= roles["preflight"]
+
+
+def test_role_variables_are_checked_per_host():
+    """A group sets the distro method, one host the archive with an old version: only that host is named."""
+    case = with_(
+        ("roles.containerd_install_method", "distro"),
+        ("hostvars.w1.containerd_install_method", "archive"),
+        ("hostvars.w1.containerd_version", "1.7.20"),
+    )
+    problems, _warnings = run(case)
+    assert [(p.id, p.variable) for p in problems] == [("containerd-too-old", "containerd_version (w1)")]
