@@ -26,6 +26,7 @@ goes beyond it is a named, switchable setting.
 from __future__ import annotations
 
 import ipaddress
+import urllib.parse
 
 from ansible_collections.slipway.cluster.plugins.module_utils import versions
 
@@ -210,12 +211,29 @@ def hardening_flags(component: str, s: dict) -> dict[str, str]:
     return flags
 
 
-def merge_flags(base: dict[str, str], extra: dict, minor: int) -> list[str]:
+#: First patch of each minor whose kubeadm keeps the order of user arguments
+#: (kubernetes/kubernetes#135400, in 1.36.0 and backported: #135853 is in v1.35.1).
+#: The 1.34 backport (#135852) was merged too, but the first 1.34 patch carrying it
+#: is unconfirmed, so 1.34 keeps the facts file's rule (everything sorted).
+KEEPS_USER_ORDER_FROM = {35: 1, 36: 0}
+
+
+def keeps_user_order(version: str) -> bool:
+    """Whether kubeadm of this version keeps user arguments in their given order."""
+    _major, minor, patch = versions.parse(version)
+    if minor > max(KEEPS_USER_ORDER_FROM):
+        return True
+    return minor in KEEPS_USER_ORDER_FROM and patch >= KEEPS_USER_ORDER_FROM[minor]
+
+
+def merge_flags(base: dict[str, str], extra: dict, keep_user_order: bool) -> list[str]:
     """``--name=value`` arguments: kubeadm's order rules (facts section 3.1).
 
-    Up to 1.35 defaults and user arguments are merged and sorted by name; from 1.36
-    defaults stay sorted, a user value replaces a default in place, and new user
-    flags follow in the order given.  A user value of ``None`` removes a flag.
+    Without ``keep_user_order`` (kubeadm up to 1.35.0) defaults and user arguments
+    are merged and sorted by name; with it (1.35.1 and later, see
+    ``keeps_user_order``) defaults stay sorted, a user value replaces a default in
+    place, and new user flags follow in the order given.  A user value of ``None``
+    removes a flag.
     """
     extra = {str(k).lstrip("-"): v for k, v in (extra or {}).items()}
     merged = dict(base)
@@ -224,7 +242,7 @@ def merge_flags(base: dict[str, str], extra: dict, minor: int) -> list[str]:
             merged.pop(name, None)
         else:
             merged[name] = _flag_value(value)
-    if minor <= 35:
+    if not keep_user_order:
         items = sorted(merged.items())
     else:
         items = [(k, merged[k]) for k in base if k in merged]
@@ -316,35 +334,53 @@ def _probe(path: str, host: str | None, scheme: str, kind: str, startup_threshol
     return {"httpGet": dict(sorted(http.items())), **timing}
 
 
+def _probe_address(address: str) -> str:
+    """kubeadm's getProbeAddress: an unspecified bind address leaves the probe host empty
+    (the kubelet then probes the pod IP, which is the node's with hostNetwork)."""
+    return "" if address in ("0.0.0.0", "::") else address  # noqa: S104 - a comparison, not a bind
+
+
+def etcd_probe_endpoint(s: dict, flags: dict[str, str]) -> tuple[str, int, str]:
+    """Host, port and scheme of etcd's probes: the first ``listen-metrics-urls`` URL
+    (kubeadm's GetEtcdProbeEndpoint), loopback:2381 over HTTP by default."""
+    loopback = "::1" if _is_ipv6(s["advertise_address"]) else "127.0.0.1"
+    url = urllib.parse.urlsplit(flags.get("listen-metrics-urls", "").split(",")[0])
+    if not url.scheme:
+        return loopback, PROBE_PORTS["etcd"], "HTTP"
+    try:
+        port = url.port or PROBE_PORTS["etcd"]
+    except ValueError:
+        port = PROBE_PORTS["etcd"]
+    return url.hostname or loopback, port, "HTTPS" if url.scheme == "https" else "HTTP"
+
+
 def probes(component: str, s: dict, flags: dict[str, str]) -> dict:
     startup = -(-int(s.get("health_check_timeout_seconds", 240)) // 10)
-    adv = s["advertise_address"]
-    loopback = "::1" if _is_ipv6(adv) else "127.0.0.1"
     if component == "kube-apiserver":
-        # kubeadm leaves the probe host empty when the API server binds every address.
-        host = "" if adv in ("0.0.0.0", "::") else adv  # noqa: S104 - a comparison, not a bind
+        host = _probe_address(s["advertise_address"])
         return {
             "livenessProbe": _probe("/livez", host, "HTTPS", "liveness", startup),
             "readinessProbe": _probe("/readyz", host, "HTTPS", "readiness", startup),
             "startupProbe": _probe("/livez", host, "HTTPS", "startup", startup),
         }
     if component == "kube-controller-manager":
-        host = flags.get("bind-address", "127.0.0.1")
+        host = _probe_address(flags.get("bind-address", "127.0.0.1"))
         return {
             "livenessProbe": _probe("/healthz", host, "HTTPS", "liveness", startup),
             "startupProbe": _probe("/healthz", host, "HTTPS", "startup", startup),
         }
     if component == "kube-scheduler":
-        host = flags.get("bind-address", "127.0.0.1")
+        host = _probe_address(flags.get("bind-address", "127.0.0.1"))
         return {
             "livenessProbe": _probe("/livez", host, "HTTPS", "liveness", startup),
             "readinessProbe": _probe("/readyz", host, "HTTPS", "readiness", startup),
             "startupProbe": _probe("/livez", host, "HTTPS", "startup", startup),
         }
+    host, _port, scheme = etcd_probe_endpoint(s, flags)
     return {
-        "livenessProbe": _probe("/livez", loopback, "HTTP", "liveness", startup),
-        "readinessProbe": _probe("/readyz", loopback, "HTTP", "readiness", startup),
-        "startupProbe": _probe("/readyz", loopback, "HTTP", "startup", startup),
+        "livenessProbe": _probe("/livez", host, scheme, "liveness", startup),
+        "readinessProbe": _probe("/readyz", host, scheme, "readiness", startup),
+        "startupProbe": _probe("/readyz", host, scheme, "startup", startup),
     }
 
 
@@ -354,7 +390,8 @@ def probes(component: str, s: dict, flags: dict[str, str]) -> dict:
 def component_flags(component: str, s: dict) -> list[str]:
     base = default_flags(component, s) | hardening_flags(component, s)
     base = dict(sorted(base.items()))
-    return merge_flags(base, (s.get("extra_args") or {}).get(component, {}), _minor(s))
+    extra = (s.get("extra_args") or {}).get(component, {})
+    return merge_flags(base, extra, keeps_user_order(s["kubernetes_version"]))
 
 
 def pod(component: str, s: dict) -> dict:
@@ -364,7 +401,12 @@ def pod(component: str, s: dict) -> dict:
     args = component_flags(component, s)
     flags = dict(a[2:].split("=", 1) for a in args)
     mounts_volumes, mounts = volumes(component, s)
-    port = int(s["api_port"]) if component == "kube-apiserver" else PROBE_PORTS[component]
+    if component == "kube-apiserver":
+        port = int(s["api_port"])
+    elif component == "etcd":
+        port = etcd_probe_endpoint(s, flags)[1]
+    else:
+        port = PROBE_PORTS[component]
     container = {
         "command": [component, *args],
         "image": release["images"][component],

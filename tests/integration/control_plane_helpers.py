@@ -31,6 +31,7 @@ def write_inventory(root: Path, nodes: dict[str, str], **cluster_vars) -> Path:
             "control_plane_manifest_dir": str(base / "manifests"),
             "control_plane_config_dir": str(base),
             "control_plane_audit_log_dir": str(base / "audit-log"),
+            "kubelet_dir": str(base / "kubelet"),
         }
     # Cluster-wide settings in all.vars, as users keep them in group_vars/all:
     # the controller plays (pki.yml on localhost) read them too.

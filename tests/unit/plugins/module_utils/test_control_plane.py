@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.slipway.cluster.plugins.module_utils import control_plane as cp
 
 P = "/etc/kubernetes/pki"
+ANY_V4 = "0.0.0.0"  # noqa: S104 - a flag value under test, nothing binds
 MINORS = ("1.34.2", "1.35.2", "1.36.4")
 
 APISERVER = {
@@ -211,10 +212,47 @@ def test_extra_args_win_remove_and_order_by_minor():
     assert not any(a.startswith("--enable-bootstrap-token-auth") for a in new)
     # 1.36: defaults in place, new flags after them in the order given.
     assert new[-2:] == ["--v=2", "--audit-log-path=-"]
-    old = cp.manifests(settings("1.35.2", extra_args=extra))["kube-apiserver"]["spec"]["containers"][0][
+    old = cp.manifests(settings("1.35.0", extra_args=extra))["kube-apiserver"]["spec"]["containers"][0][
         "command"
     ]
     assert old[1:] == sorted(old[1:])
+    assert sorted(old) == sorted(new)
+
+
+@pytest.mark.parametrize(
+    ("version", "kept"),
+    [
+        # kubernetes/kubernetes#135400 (1.36) and its backport #135853 (v1.35.1); 1.34 per the facts.
+        ("1.34.2", False),
+        ("1.34.9", False),
+        ("1.35.0", False),
+        ("1.35.1", True),
+        ("1.35.2", True),
+        ("1.36.0", True),
+        ("1.36.4", True),
+    ],
+)
+def test_user_argument_order_follows_the_kubeadm_patch(version, kept):
+    assert cp.keeps_user_order(version) is kept
+    extra = {
+        "kube-scheduler": {"v": 2, "bind-address": ANY_V4, "authentication-tolerate-lookup-failure": True}
+    }
+    command = cp.manifests(settings(version, extra_args=extra))["kube-scheduler"]["spec"]["containers"][0][
+        "command"
+    ]
+    if kept:
+        assert command[1:] == [
+            "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf",
+            "--authorization-kubeconfig=/etc/kubernetes/scheduler.conf",
+            f"--bind-address={ANY_V4}",
+            "--kubeconfig=/etc/kubernetes/scheduler.conf",
+            "--leader-elect=true",
+            "--v=2",
+            "--authentication-tolerate-lookup-failure=true",
+        ]
+    else:
+        assert command[1:] == sorted(command[1:])
+        assert len(command) == 8
 
 
 def test_hardening_switches_add_exactly_their_flags():
@@ -370,3 +408,34 @@ def test_local_lb_config_and_pod():
     }
     with pytest.raises(cp.ControlPlaneError, match="control_plane group is empty"):
         cp.local_lb_config([], 6443)
+
+
+@pytest.mark.parametrize("component", ["kube-controller-manager", "kube-scheduler"])
+@pytest.mark.parametrize(("bind", "host"), [(ANY_V4, None), ("::", None), ("192.0.2.11", "192.0.2.11")])
+def test_probe_host_follows_bind_address_as_kubeadm(component, bind, host):
+    """kubeadm's getProbeAddress: an unspecified bind address leaves the host empty.
+
+    The kubelet then probes the pod IP (the node's, with hostNetwork)."""
+    container = cp.manifests(settings(extra_args={component: {"bind-address": bind}}))[component]["spec"][
+        "containers"
+    ][0]
+    for probe in ("livenessProbe", "startupProbe"):
+        assert container[probe]["httpGet"].get("host") == host
+
+
+def test_etcd_probes_follow_listen_metrics_urls():
+    """kubeadm's GetEtcdProbeEndpoint: the first listen-metrics-urls URL gives host, port and scheme."""
+    extra = {"etcd": {"listen-metrics-urls": "https://192.0.2.11:2382,http://127.0.0.1:2381"}}
+    container = cp.manifests(settings(extra_args=extra))["etcd"]["spec"]["containers"][0]
+    assert container["ports"] == [{"containerPort": 2382, "name": "probe-port", "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert container[probe]["httpGet"]["host"] == "192.0.2.11"
+        assert container[probe]["httpGet"]["scheme"] == "HTTPS"
+    default = cp.manifests(settings())["etcd"]["spec"]["containers"][0]
+    assert default["livenessProbe"]["httpGet"] == {
+        "host": "127.0.0.1",
+        "path": "/livez",
+        "port": "probe-port",
+        "scheme": "HTTP",
+    }
+    assert default["ports"][0]["containerPort"] == 2381
