@@ -18,14 +18,14 @@ import os
 import re
 from dataclasses import dataclass
 
-from ansible_collections.slipway.cluster.plugins.module_utils import versions
+from ansible_collections.slipway.cluster.plugins.module_utils import cni, versions
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # What kubeadm accepts as a certificate SAN besides an IP: a DNS name, optionally a wildcard.
 _SAN_DNS = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
-CNI_CHOICES = ("cilium", "calico", "none")
+CNI_CHOICES = cni.CHOICES
 KEY_ALGORITHMS = ("RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384")
 ENDPOINT_MODES = ("node", "external", "kube_vip", "local_lb")
 SWAP_BEHAVIORS = ("off", "NoSwap", "LimitedSwap")
@@ -186,6 +186,25 @@ CHECKS = {
     "image-repository": ("slipway_image_repository", "not host[:port][/path]"),
     "package-url": ("slipway_package_base_url", "not an http(s):// or file:// URL"),
     "offline-source": ("slipway_offline_source", "a local directory that does not exist on the controller"),
+    "cni-pool-invalid": ("cni_pool_cidr", "not one network per IP family"),
+    "cni-pool-outside-pod-subnet": (
+        "cni_pool_cidr",
+        "the Calico or Cilium pool not inside slipway_pod_subnet",
+    ),
+    "cni-pool-families": ("cni_pool_cidr", "not exactly one pool network per family of the pod subnet"),
+    "cni-kube-proxy-replacement": ("cni_kube_proxy_replacement", "true with a CNI other than Cilium"),
+    "cni-cilium-ipam-mode": ("cni_cilium_ipam_mode", "not cluster-pool or kubernetes"),
+    "cni-cilium-tunnel": ("cni_cilium_tunnel", "not vxlan, geneve or disabled"),
+    "cni-cilium-mask-size": (
+        "cni_cilium_mask_size(_ipv6)",
+        "a per-node mask shorter than the pool or too long",
+    ),
+    "cni-calico-encapsulation": ("cni_calico_encapsulation", "unknown, or IP-in-IP with an IPv6 pool"),
+    "cni-calico-bgp": ("cni_calico_bgp", "BGP off with IPIP, IPIPCrossSubnet or None encapsulation"),
+    "cni-calico-block-size": (
+        "cni_calico_block_size(_ipv6)",
+        "outside /20-/32 (/116-/128) or larger than the pool",
+    ),
     "containerd-method": ("containerd_install_method", "not archive, docker or distro"),
     "containerd-version": ("containerd_version", "not X.Y.Z"),
     "containerd-too-old": ("containerd_version", "older than upstream lists for the Kubernetes version"),
@@ -241,7 +260,14 @@ def validate(
     _check_names_and_validity(settings, problems)
     _check_endpoint(settings, node_ips, pod + svc, problems)
     _check_sources(settings, problems)
-    role_problems, role_warnings = _check_roles_per_host(settings, roles, hostvars, control_plane + workers)
+    # The CNI's pool is checked against a pod subnet only when the pod subnet itself is fine.
+    cluster = {
+        "control_planes": len(control_plane),
+        "pod_subnet_ok": not [p for p in problems if p.variable == "slipway_pod_subnet"],
+    }
+    role_problems, role_warnings = _check_roles_per_host(
+        settings, roles, hostvars, control_plane + workers, cluster
+    )
     problems += role_problems
     warnings += role_warnings
     _check_variables(hostvars, settings, known_variables, role_variables or {}, problems)
@@ -941,17 +967,19 @@ def _check_sources(settings: dict, problems: list) -> None:
 
 
 #: Prefixes of the role variables the checks below read.
-ROLE_PREFIXES = ("containerd_", "swap_", "kube_packages_", "control_plane_", "kubelet_")
+ROLE_PREFIXES = ("containerd_", "swap_", "kube_packages_", "control_plane_", "kubelet_", "cni_")
 
 
-def _check_roles_per_host(settings: dict, roles: dict, hostvars: dict, hosts: list) -> tuple[list, list]:
+def _check_roles_per_host(
+    settings: dict, roles: dict, hostvars: dict, hosts: list, cluster: dict | None = None
+) -> tuple[list, list]:
     """Role variables may differ per host: check each host's, name the hosts when not all share a problem."""
     found: dict[Problem, list] = {}
     noted: list[str] = []
     for host in dict.fromkeys(hosts) or [None]:
         own = {k: v for k, v in hostvars.get(host, {}).items() if k.startswith(ROLE_PREFIXES)}
         mine: list[Problem] = []
-        _check_roles(settings, {**roles, **own}, mine, noted)
+        _check_roles(settings, {**roles, **own}, mine, noted, cluster or {})
         for problem in mine:
             found.setdefault(problem, []).append(host)
     problems = [
@@ -963,7 +991,9 @@ def _check_roles_per_host(settings: dict, roles: dict, hostvars: dict, hosts: li
     return problems, list(dict.fromkeys(noted))
 
 
-def _check_roles(settings: dict, roles: dict, problems: list, warnings: list) -> None:
+def _check_roles(
+    settings: dict, roles: dict, problems: list, warnings: list, cluster: dict | None = None
+) -> None:
     method = roles.get("containerd_install_method", "archive")
     if method not in CONTAINERD_METHODS:
         problems.append(
@@ -1019,6 +1049,7 @@ def _check_roles(settings: dict, roles: dict, problems: list, warnings: list) ->
                         "use a listed version, or set containerd_allow_unsupported_version: true.",
                     )
                 )
+    _check_cni(settings, roles, cluster or {}, warnings, problems)
     if roles.get("swap_keep") and settings.get("slipway_swap_behavior", "off") == "LimitedSwap":
         problems.append(
             Problem(
@@ -1027,6 +1058,26 @@ def _check_roles(settings: dict, roles: dict, problems: list, warnings: list) ->
                 "keeps swap areas while slipway_swap_behavior LimitedSwap already keeps every area.",
                 "remove swap_keep, or use slipway_swap_behavior: off to turn the other areas off.",
             )
+        )
+
+
+def _check_cni(settings: dict, roles: dict, cluster: dict, warnings: list, problems: list) -> None:
+    """The CNI's pool, sizes and switches against the pod subnet (rules in module_utils/cni.py)."""
+    cni_settings = {k[len("cni_") :]: v for k, v in roles.items() if k.startswith("cni_")}
+    cni_settings |= {
+        "cni": settings.get("slipway_cni", "cilium"),
+        "pod_subnet": settings.get("slipway_pod_subnet", ""),
+    }
+    if not cluster.get("pod_subnet_ok", True):
+        cni_settings["pod_subnet"] = ""  # its own problem is reported; no pool check against it
+    for issue in cni.issues(cni_settings):
+        problems.append(Problem(issue.id, issue.variable, issue.message, issue.fix))
+    mode = settings.get("slipway_control_plane_endpoint_mode", "node")
+    if roles.get("cni_kube_proxy_replacement") and mode == "node" and cluster.get("control_planes", 1) > 1:
+        warnings.append(
+            "cni_kube_proxy_replacement is true with slipway_control_plane_endpoint_mode node: every Cilium "
+            "agent reaches the API through the first control plane only; use kube_vip, external or local_lb "
+            "for an API address that survives that host."
         )
 
 

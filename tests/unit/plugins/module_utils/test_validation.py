@@ -450,6 +450,76 @@ CASES = [
         "did you mean containerd_version?",
     ),
     (
+        "cni-pool-invalid",
+        with_(("roles.cni_pool_cidr", "10.244.0.0/33")),
+        "cni_pool_cidr",
+        "'10.244.0.0/33' is not a network",
+        "one network per IP family",
+    ),
+    (
+        "cni-pool-outside-pod-subnet",
+        with_(("roles.cni_pool_cidr", "10.0.0.0/8")),
+        "cni_pool_cidr",
+        "10.0.0.0/8 is not inside slipway_pod_subnet 10.244.0.0/16; Cilium would give pods",
+        "leave cni_pool_cidr empty",
+    ),
+    (
+        "cni-pool-families",
+        with_(("roles.cni_pool_cidr", "10.244.0.0/17,10.244.128.0/17")),
+        "cni_pool_cidr",
+        "needs exactly one pool network per IP family",
+        "one network per family",
+    ),
+    (
+        "cni-kube-proxy-replacement",
+        with_(("settings.slipway_cni", "calico"), ("roles.cni_kube_proxy_replacement", True)),
+        "cni_kube_proxy_replacement",
+        "slipway_cni is calico",
+        "slipway_cni: cilium",
+    ),
+    (
+        "cni-cilium-ipam-mode",
+        with_(("roles.cni_cilium_ipam_mode", "multi-pool")),
+        "cni_cilium_ipam_mode",
+        "'multi-pool' is not an IPAM mode",
+        "cluster-pool or kubernetes",
+    ),
+    (
+        "cni-cilium-tunnel",
+        with_(("roles.cni_cilium_tunnel", "wireguard")),
+        "cni_cilium_tunnel",
+        "'wireguard' is not a tunnel protocol",
+        "vxlan, geneve, disabled",
+    ),
+    (
+        "cni-cilium-mask-size",
+        with_(("roles.cni_cilium_mask_size", 12)),
+        "cni_cilium_mask_size",
+        "/12 per node does not fit the pool 10.244.0.0/16",
+        "between /16 and /30",
+    ),
+    (
+        "cni-calico-encapsulation",
+        with_(("settings.slipway_cni", "calico"), ("roles.cni_calico_encapsulation", "Geneve")),
+        "cni_calico_encapsulation",
+        "'Geneve' is not a Calico encapsulation",
+        "VXLANCrossSubnet",
+    ),
+    (
+        "cni-calico-bgp",
+        with_(("settings.slipway_cni", "calico"), ("roles.cni_calico_encapsulation", "IPIP")),
+        "cni_calico_bgp",
+        "encapsulation IPIP needs BGP",
+        "cni_calico_bgp: true",
+    ),
+    (
+        "cni-calico-block-size",
+        with_(("settings.slipway_cni", "calico"), ("roles.cni_calico_block_size", 18)),
+        "cni_calico_block_size",
+        "/18 is not a block size for the pool 10.244.0.0/16",
+        "between /20 and /32",
+    ),
+    (
         "controller-python",
         with_(("controller.cryptography", None)),
         "cryptography",
@@ -515,6 +585,8 @@ def test_every_case_is_its_own_input():
 def test_every_check_has_a_case_and_a_line_in_the_docs():
     source = (REPO / "plugins/module_utils/validation.py").read_text()
     raised = set(re.findall(r'Problem\(\s*"([a-z0-9-]+)"', source))
+    # The CNI's rules live beside its renderer; validation turns each Issue into a Problem.
+    raised |= set(re.findall(r'Issue\(\s*"([a-z0-9-]+)"', (REPO / "plugins/module_utils/cni.py").read_text()))
     docs = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (REPO / "docs/validation.md").read_text(), re.M))
     assert raised == set(validation.CHECKS)
     assert set(CASE_IDS) == set(validation.CHECKS)
@@ -576,6 +648,11 @@ def test_an_allowed_unsupported_containerd_is_a_warning():
         ("roles.control_plane_extra_args", {"kube-controller-manager": {"node-cidr-mask-size": "26"}}),
         ("hostvars.w1.slipway_kubernetes_version", "1.34.2"),
         ("roles.containerd_version", "2.3.4"),
+        ("roles.cni_pool_cidr", "10.244.128.0/17"),
+        ("roles.cni_kube_proxy_replacement", True),
+        ("roles.cni_cilium_tunnel", "disabled"),
+        ("roles.cni_cilium_ipam_mode", "kubernetes"),
+        ("settings.slipway_cni", "none"),
     ],
     ids=lambda c: c[0] if isinstance(c, str) else "",
 )
@@ -617,3 +694,65 @@ def test_role_variables_are_checked_per_host():
     )
     problems, _warnings = run(case)
     assert [(p.id, p.variable) for p in problems] == [("containerd-too-old", "containerd_version (w1)")]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        [
+            ("settings.slipway_cni", "calico"),
+            ("roles.cni_calico_encapsulation", "IPIP"),
+            ("roles.cni_calico_bgp", True),
+        ],
+        [
+            ("settings.slipway_cni", "calico"),
+            ("roles.cni_calico_block_size", 24),
+            ("roles.cni_calico_bgp", True),
+        ],
+        # kubernetes IPAM takes each node's podCIDR from kubeadm: a pool setting is not used, not checked
+        [("roles.cni_cilium_ipam_mode", "kubernetes"), ("roles.cni_pool_cidr", "10.0.0.0/8")],
+        # dual-stack: one pool network per family, both inside the pod subnet
+        [
+            ("settings.slipway_pod_subnet", "10.244.0.0/16,fd00:10:244::/56"),
+            ("settings.slipway_service_subnet", DUAL_SERVICE),
+            ("roles.cni_pool_cidr", "10.244.0.0/17,fd00:10:244::/64"),
+        ],
+    ],
+    ids=["calico-ipip-bgp", "calico-block-24", "cilium-kubernetes-ipam", "dual-stack-pool"],
+)
+def test_good_cni_variations_stay_clean(changes):
+    problems, _warnings = run(with_(*changes))
+    assert problems == [], [p.line() for p in problems]
+
+
+def test_a_calico_ipip_pool_cannot_carry_ipv6():
+    case = with_(
+        ("settings.slipway_cni", "calico"),
+        ("settings.slipway_pod_subnet", "10.244.0.0/16,fd00:10:244::/56"),
+        ("settings.slipway_service_subnet", DUAL_SERVICE),
+        ("roles.cni_calico_encapsulation", "IPIPCrossSubnet"),
+        ("roles.cni_calico_bgp", True),
+    )
+    problems, _warnings = run(case)
+    assert [(p.id, p.variable) for p in problems] == [
+        ("cni-calico-encapsulation", "cni_calico_encapsulation")
+    ]
+    assert "IPv4 only" in problems[0].message
+
+
+def test_kube_proxy_replacement_through_one_control_plane_is_a_warning():
+    case = three_control_planes(("roles.cni_kube_proxy_replacement", True))
+    problems, warnings = run(case)
+    assert problems == []
+    assert [w for w in warnings if "first control plane only" in w]
+    kube_vip = three_control_planes(
+        ("roles.cni_kube_proxy_replacement", True),
+        ("settings.slipway_control_plane_endpoint_mode", "kube_vip"),
+        ("settings.slipway_control_plane_endpoint", "192.0.2.100:6443"),
+    )
+    assert not [w for w in run(kube_vip)[1] if "first control plane only" in w]
+
+
+def test_a_cni_variable_set_on_one_host_names_it():
+    problems, _warnings = run(with_(("hostvars.cp1.cni_pool_cidr", "10.0.0.0/8")))
+    assert [(p.id, p.variable) for p in problems] == [("cni-pool-outside-pod-subnet", "cni_pool_cidr (cp1)")]
