@@ -178,6 +178,8 @@ def _pool_inside_pod_subnet(s: dict, pool: list, pod: list, found: list) -> None
 
 
 def _as_int(value):
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
