@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     standin.add_argument("standin_args", nargs=argparse.REMAINDER)
     mirror = sub.add_parser("release-mirror", help="containerd/runc release layout from Debian binaries")
     mirror.add_argument("mirror_args", nargs=argparse.REMAINDER)
+    artifacts = sub.add_parser("artifacts", help="air-gap: list every artifact, or `bundle DEST` to carry")
+    artifacts.add_argument("artifacts_args", nargs=argparse.REMAINDER)
     sub.add_parser("component-docs", help="regenerate docs/components/*.md from the renderer")
     run = sub.add_parser("exec", help="run a command inside the toolchain environment")
     run.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -99,6 +101,13 @@ def _release_mirror(_env: dict[str, str], args: argparse.Namespace) -> int:
     return release_mirror.main(args.mirror_args)
 
 
+def _artifacts(_env: dict[str, str], args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(toolchain.REPO / ".collections"))
+    from slipway_tools import artifacts  # noqa: PLC0415  (imports the collection)
+
+    return artifacts.main(args.artifacts_args)
+
+
 def _component_docs(_env: dict[str, str], _args: argparse.Namespace) -> int:
     sys.path.insert(0, str(toolchain.REPO / ".collections"))
     from slipway_tools import component_docs  # noqa: PLC0415  (imports the collection)
@@ -137,6 +146,7 @@ COMMANDS = {
     "standin-repo": _standin,
     "release-mirror": _release_mirror,
     "component-docs": _component_docs,
+    "artifacts": _artifacts,
 }
 
 if __name__ == "__main__":
