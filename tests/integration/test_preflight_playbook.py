@@ -42,6 +42,9 @@ CLUSTER_CASES = [
     "unknown-role-variable",
 ]
 
+# The pod network's playbook imports it too: its own checks through it.
+NETWORK_CASES = ["cni-pool-outside-pod-subnet", "cni-calico-bgp", "cni-kube-proxy-replacement"]
+
 
 @dataclass
 class Run:
@@ -181,6 +184,12 @@ def test_bad_input_stops_before_any_host(runs, check, playbook):
 @pytest.mark.parametrize("playbook", ["cluster.yml"])
 @pytest.mark.parametrize("check", CLUSTER_CASES)
 def test_bad_input_stops_the_main_playbook_before_any_host(runs, check, playbook):
+    check_bad_input(runs, check, playbook)
+
+
+@pytest.mark.parametrize("playbook", ["network.yml"])
+@pytest.mark.parametrize("check", NETWORK_CASES)
+def test_bad_cni_input_stops_the_network_playbook_before_any_host(runs, check, playbook):
     check_bad_input(runs, check, playbook)
 
 
