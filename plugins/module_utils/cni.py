@@ -325,15 +325,14 @@ def cilium_values(settings: dict) -> dict:
 def api_endpoint(settings: dict) -> tuple[str, int]:
     """The API server's host and port as every node reaches it without kube-proxy.
 
-    ``endpoint_mode`` local_lb: the loopback (the nginx static pod on workers, the
+    ``endpoint_mode`` local_lb: 127.0.0.1 (the nginx static pod on workers, the
     API server itself on control planes); otherwise ``endpoint`` (host[:port]) when
     set, else the first control plane's ``first_node_ip`` and ``api_port``.
     """
     port = int(settings.get("api_port") or 6443)
     endpoint = str(settings.get("endpoint") or "").strip()
     if settings.get("endpoint_mode") == "local_lb":
-        first = str(settings.get("service_subnet") or settings.get("pod_subnet") or "").split(",")[0]
-        return ("::1" if ":" in first else "127.0.0.1"), port
+        return "127.0.0.1", port  # role api_lb's nginx listens there; control planes' API servers too
     if endpoint:
         host, _sep, rest = endpoint.rpartition("]") if endpoint.startswith("[") else ("", "", endpoint)
         if host:

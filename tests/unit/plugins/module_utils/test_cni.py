@@ -68,7 +68,7 @@ def test_cilium_kubernetes_ipam_has_no_pool():
         ({"endpoint_mode": "external", "endpoint": "k8s.example.org"}, "k8s.example.org", 6443),
         ({"endpoint_mode": "external", "endpoint": "[2001:db8::10]:7443"}, "2001:db8::10", 7443),
         ({"endpoint_mode": "local_lb"}, "127.0.0.1", 6443),
-        ({"endpoint_mode": "local_lb", "service_subnet": "fd00:10:96::/112"}, "::1", 6443),
+        ({"endpoint_mode": "local_lb", "api_port": 7443}, "127.0.0.1", 7443),
     ],
 )
 def test_kube_proxy_replacement_gets_the_api_endpoint(changes, host, port):
