@@ -15,6 +15,7 @@ Pure Python, no Ansible imports.
 
 from __future__ import annotations
 
+from ansible_collections.slipway.cluster.plugins.module_utils import cni as cni_module
 from ansible_collections.slipway.cluster.plugins.module_utils import control_plane, versions
 
 #: Upstream download URL per binary or archive; ``{version}``, ``{arch}`` and
@@ -47,7 +48,7 @@ KUBE_BINARIES = ("kubeadm", "kubelet", "kubectl")
 ARCHIVES = ("containerd", "cni_plugins", "crictl")
 ARCHES = ("amd64", "arm64", "ppc64le", "s390x")
 CONTROL_PLANE_IMAGES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kube-vip")
-CNIS = ("cilium", "calico", "none")
+CNIS = cni_module.CHOICES
 ENDPOINT_MODES = ("node", "external", "kube_vip", "local_lb")
 
 #: Operator image of each Calico release (facts §7.3: v1.42.3 in v3.32.1).
@@ -197,7 +198,11 @@ def images(
             "why": why,
             # Which nodes run it: kubeadm's control-plane pods and kube-vip on
             # control planes, the local API load balancer on workers.
-            "nodes": "control_plane" if name in CONTROL_PLANE_IMAGES else "workers" if name == "nginx" else "all",
+            "nodes": "control_plane"
+            if name in CONTROL_PLANE_IMAGES
+            else "workers"
+            if name == "nginx"
+            else "all",
         }
         for name, ref, why in refs
     ]
@@ -267,7 +272,7 @@ def artifacts(
             )
     for image in images(kubernetes_version, image_repository, cni, endpoint_mode):
         out.append(image)
-    out += _cni_charts(cni)
+    out += cni_files(cni, endpoint_mode)
     names = [entry["file"] for entry in out if entry["kind"] != "package"]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -275,47 +280,41 @@ def artifacts(
     return out
 
 
-def _cni_charts(cni: str) -> list[dict]:
-    if cni == "cilium":
-        version = versions.COMPONENTS["cilium"]
-        return [
-            {
-                "kind": "chart",
-                "name": "cilium",
-                "version": version,
-                "file": f"charts/cilium-{version}.tgz",
-                "url": f"https://helm.cilium.io/cilium-{version}.tgz",
-                "checksum_url": "https://helm.cilium.io/index.yaml",
-                "checksum_source": "digest field of the chart's entry in the Helm repository index",
-                "used_by": "networking (issue #7)",
-            }
-        ]
-    if cni == "calico":
-        version = versions.COMPONENTS["calico"]
-        release = f"https://github.com/projectcalico/calico/releases/download/v{version}"
-        raw = f"https://raw.githubusercontent.com/projectcalico/calico/v{version}/manifests"
-        out = [
-            {
-                "kind": "chart",
-                "name": "tigera-operator",
-                "version": version,
-                "file": f"charts/tigera-operator-v{version}.tgz",
-                "url": f"{release}/tigera-operator-v{version}.tgz",
-                "checksum_source": "none published beside it; sha256 of the bundled file",
-                "used_by": "networking (issue #7)",
-            }
-        ]
-        for manifest in ("operator-crds.yaml", "tigera-operator.yaml", "custom-resources.yaml"):
-            out.append(
-                {
-                    "kind": "manifest",
-                    "name": manifest.removesuffix(".yaml"),
-                    "version": version,
-                    "file": f"manifests/calico-v{version}/{manifest}",
-                    "url": f"{raw}/{manifest}",
-                    "checksum_source": "none published beside it; sha256 of the bundled file",
-                    "used_by": "networking (issue #7)",
-                }
-            )
-        return out
-    return []
+def cni_files(cni: str, endpoint_mode: str = "node") -> list[dict]:
+    """The upstream files role cni reads (Cilium's chart, Calico's manifests), from ``cni.plan``.
+
+    In a bundle they sit where role cni looks with an offline source:
+    ``cni/<cni>-<version>/<file>``.
+    """
+    if cni == "none":
+        return []
+    settings = {
+        "cni": cni,
+        "pod_subnet": "10.244.0.0/16",
+        "service_subnet": "10.96.0.0/12",
+        "endpoint_mode": endpoint_mode,
+        "endpoint": "192.0.2.10:6443" if endpoint_mode in ("external", "kube_vip") else "",
+        "first_node_ip": "192.0.2.10",
+        "api_port": 6443,
+        "node_count": 1,
+    }
+    plan = cni_module.plan(settings)
+    files = [plan["chart"]] if plan.get("chart") else []
+    files += [step["upstream"] for step in plan["steps"] if step.get("upstream")]
+    upstream = cni_module.UPSTREAM[cni].format(version=plan["version"])
+    return [
+        {
+            "kind": "chart" if name.endswith(".tgz") else "manifest",
+            "name": f"{cni}/{name}",
+            "version": plan["version"],
+            "file": f"cni/{cni}-{plan['version']}/{name}",
+            "url": f"{upstream}/{name}",
+            "checksum_source": (
+                "digest of the chart in the Helm repository's index.yaml"
+                if name.endswith(".tgz")
+                else "none published beside it; the sha256 of the bundled file"
+            ),
+            "used_by": "cni",
+        }
+        for name in files
+    ]
