@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from .pki_helpers import recap, run_pki, snapshot, write_inventory
 
@@ -68,3 +69,118 @@ def test_renewal_reissues_what_is_due_and_keeps_the_cas(cluster):
     assert days_after["nodes/cp1/pki/apiserver.crt"] >= 360
     assert days_after["nodes/cp1/admin.conf"] >= 360
     assert (pki_dir / "ca.crt").read_bytes() == ca_before
+
+
+# --- Renewal on a real control plane (lab host): copies and restarts -------------------------------
+
+LAB_CP = "ct-cp"
+STOPS = re.compile(r"TASK \[[^]]*Manifest out of the kubelet's directory, to stop (\S+)\]")
+
+
+def stopped(proc) -> list[str]:
+    """Components whose manifest was moved out (the task reported changed), in order."""
+    out, current = [], None
+    for line in proc.stdout.splitlines():
+        match = STOPS.search(line)
+        if match:
+            current = match.group(1)
+        elif line.startswith("TASK ["):
+            current = None
+        elif current and line.startswith(f"changed: [{LAB_CP}]"):
+            out.append(current)
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab_cp(tmp_path_factory):
+    from .lab_helpers import LAB_SSH, lab, require_podman  # noqa: PLC0415  (lab tests only)
+
+    require_podman()
+    root = tmp_path_factory.mktemp("certslab")
+    settings = {
+        "ansible_host": "127.0.0.1",
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(LAB_SSH / "id_ed25519"),
+        "ansible_ssh_common_args": (
+            f"-o UserKnownHostsFile={LAB_SSH / 'known_hosts'} -o StrictHostKeyChecking=yes"
+        ),
+        "preflight_check_package_source": False,
+        "control_plane_bootstrap": False,
+        # No kubelet on the lab host: the manifests move out and back, nothing is awaited.
+        "certs_restart_wait": False,
+    }
+    host = {"ansible_port": 22243, "slipway_node_ip": "10.77.0.243", "slipway_lab_image": "debian13"}
+    groups = {"control_plane": {"hosts": {LAB_CP: host}}, "workers": {"hosts": {}}}
+    inventory = root / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump({"all": {"vars": settings, "children": {"k8s_cluster": {"children": groups}}}})
+    )
+    up = lab("up", inventory)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        for name in ("pki.yml", "control-plane.yml"):
+            proc = run_pki(inventory, playbook=name)
+            assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        yield inventory
+    finally:
+        lab("down", inventory)
+
+
+def node_state(inventory) -> str:
+    from .lab_helpers import shell  # noqa: PLC0415
+
+    return shell(
+        inventory,
+        LAB_CP,
+        "sha256sum /etc/kubernetes/manifests/*.yaml; ls -A /etc/kubernetes/tmp/slipway-restart 2>&1;"
+        " ls /etc/kubernetes/pki | grep -c '~$'; true",
+    )
+
+
+@pytest.mark.lab
+def test_only_the_component_that_reads_a_changed_file_restarts(lab_cp):
+    # A new API server SAN reissues apiserver.crt only: kube-apiserver restarts, nothing else.
+    proc = run_pki(
+        lab_cp,
+        "-e",
+        "certs_renew=true",
+        "-e",
+        '{"slipway_apiserver_cert_sans": ["api.certs.test"]}',
+        playbook="certs.yml",
+    )
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    assert stopped(proc) == ["kube-apiserver"]
+
+
+@pytest.mark.lab
+def test_a_manifest_left_out_by_an_interrupted_restart_is_put_back(lab_cp):
+    from .lab_helpers import shell  # noqa: PLC0415
+
+    shell(lab_cp, LAB_CP, "mv /etc/kubernetes/manifests/etcd.yaml /etc/kubernetes/tmp/slipway-restart/")
+    proc = run_pki(lab_cp, "-e", "certs_renew=true", playbook="certs.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    listing = shell(
+        lab_cp, LAB_CP, "ls /etc/kubernetes/manifests; ls -A /etc/kubernetes/tmp/slipway-restart; true"
+    )
+    assert "etcd.yaml" in listing
+    assert listing.count("etcd.yaml") == 1
+
+
+@pytest.mark.lab
+def test_renewal_restarts_every_component_in_order_then_nothing(lab_cp):
+    # Last: the leaves it issues start 340 days from now.
+    before = node_state(lab_cp)
+    renewed = run_pki(lab_cp, "-e", "certs_renew=true", playbook="certs.yml", faketime="+340d")
+    assert renewed.returncode == 0, renewed.stdout[-5000:] + renewed.stderr[-2000:]
+    # Every leaf was due: each static pod reads a renewed file, restarted in kubeadm's order.
+    assert stopped(renewed) == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
+    after = node_state(lab_cp)
+    # The manifests are back, byte for byte; nothing left parked; the replaced files backed up.
+    assert after.split("\n")[:4] == before.split("\n")[:4]
+    assert int(after.strip().splitlines()[-1].split("|")[-1].split()[-1]) > 0
+    again = run_pki(lab_cp, "-e", "certs_renew=true", playbook="certs.yml", faketime="+340d")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert stopped(again) == []
+    assert f"{LAB_CP}" in again.stdout
+    assert re.search(rf"{LAB_CP}\s+: ok=\d+\s+changed=0 ", again.stdout), again.stdout[-1500:]
+    assert recap(again)["changed"] == 0
