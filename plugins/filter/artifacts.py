@@ -8,7 +8,7 @@ short_description: Every artifact of a Kubernetes version, and the downloads of 
 description:
   - C(artifacts) returns the list that C(tools/slipway.py artifacts) prints and bundles, derived from the
     version map (C(plugins/module_utils/artifacts.py)).
-  - C(artifact_downloads) turns a name-to-version dictionary into the URLs and checksum URLs a role fetches:
+  - C(artifact_downloads) turns a name-to-version dictionary into the URLs and checksum URLs a role fetches,
     upstream's (or the role's own URL templates), or the same file names under
     C(<slipway_offline_source>/binaries/) when an offline source is set.
   - C(artifact_images) returns the images a node may run, each with its reference and its archive name in

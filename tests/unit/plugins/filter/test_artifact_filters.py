@@ -85,3 +85,14 @@ def test_the_filters_through_ansible_by_fqcn(tmp_path):
     assert got["images"] == artifacts.images("1.36.4")
     assert got["downloads"] == artifacts.downloads({"kubelet": "1.36.4"}, "arm64")
     assert got["sum"] == "ab" * 32
+
+
+def test_the_documentation_parses_and_names_every_filter():
+    import yaml  # noqa: PLC0415
+
+    doc = yaml.safe_load(flt.DOCUMENTATION)
+    text = " ".join(doc["description"])
+    for name in flt.FilterModule().filters():
+        assert f"C({name})" in text
+    for block in (flt.EXAMPLES, flt.RETURN):
+        assert yaml.safe_load(block)
