@@ -94,6 +94,7 @@ def stopped(proc) -> list[str]:
 @pytest.fixture(scope="module")
 def lab_cp(tmp_path_factory):
     from .lab_helpers import LAB_SSH, lab, require_podman  # noqa: PLC0415  (lab tests only)
+    from .lab_helpers import ansible as ansible_cmd  # noqa: PLC0415
 
     require_podman()
     root = tmp_path_factory.mktemp("certslab")
@@ -108,6 +109,7 @@ def lab_cp(tmp_path_factory):
         "control_plane_bootstrap": False,
         # No kubelet on the lab host: the manifests move out and back, nothing is awaited.
         "certs_restart_wait": False,
+        "kubelet_restart_on_change": False,
     }
     host = {"ansible_port": 22243, "slipway_node_ip": "10.77.0.243", "slipway_lab_image": "debian13"}
     groups = {"control_plane": {"hosts": {LAB_CP: host}}, "workers": {"hosts": {}}}
@@ -118,6 +120,12 @@ def lab_cp(tmp_path_factory):
     up = lab("up", inventory)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
+        # pki_info (the node report) parses kubeconfigs with PyYAML, which the minimal lab image lacks.
+        yaml_on_node = ansible_cmd(
+            "ansible", LAB_CP, "-i", str(inventory), "-m", "ansible.builtin.apt",
+            "-a", "name=python3-yaml update_cache=true",
+        )  # fmt: skip
+        assert yaml_on_node.returncode == 0, yaml_on_node.stdout + yaml_on_node.stderr
         for name in ("pki.yml", "control-plane.yml"):
             proc = run_pki(inventory, playbook=name)
             assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

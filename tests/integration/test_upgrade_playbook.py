@@ -183,6 +183,6 @@ def test_next_minor_upgrades_packages_and_static_pods_then_nothing(cluster):
 
     again = playbook(cluster, "playbooks/upgrade.yml", "-e", "slipway_kubernetes_version=1.35.2")
     assert again.returncode == 0, again.stdout[-3000:]
-    assert {host: r["changed"] for host, r in recap(again).items()} == {"localhost": 0, CP: 0, WORKER: 0}, (
-        recap(again)
-    )
+    changes = {host: r["changed"] for host, r in recap(again).items()}
+    assert {CP, WORKER} <= set(changes)
+    assert set(changes.values()) == {0}, changes
