@@ -32,7 +32,7 @@ from tests.integration.lab_helpers import LAB_SSH, REPO, ansible, lab, require_p
 pytestmark = pytest.mark.lab
 
 HOST = "ir-cp"
-RENEW_ALL = ("-e", "certs_renew=true", "-e", "slipway_cert_renewal_days=400")
+RENEW_ALL = ("-e", "certs_renew=true", "-e", '{"slipway_cert_renewal_days": 400}')
 NODE_FILES = (
     "cd /etc/kubernetes && find . -type f -not -path './tmp/*' -not -name '*~' | sort | xargs sha256sum;"
     " echo BACKUPS $(find pki -name '*~' | wc -l);"
