@@ -136,10 +136,10 @@ def control_plane(tmp_path_factory):
     up = lab("up", inventory)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        # pki_info (the node report) parses kubeconfigs with PyYAML, which the minimal lab image lacks.
+        # pki_info (the node report) needs PyYAML and cryptography on the node; the lab image has neither.
         yaml_on_node = ansible(
             "ansible", HOST, "-i", str(inventory), "-m", "ansible.builtin.apt",
-            "-a", "name=python3-yaml update_cache=true",
+            "-a", "name=python3-yaml,python3-cryptography update_cache=true",
         )  # fmt: skip
         assert yaml_on_node.returncode == 0, yaml_on_node.stdout + yaml_on_node.stderr
         for playbook in ("pki.yml", "control-plane.yml"):
