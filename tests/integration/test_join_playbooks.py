@@ -198,6 +198,9 @@ def test_3_joined_nodes_are_skipped_and_untouched(lab_hosts):
         "labels and taints (slipway_node_labels, slipway_node_taints) are set once the API server answers"
         in out
     )
+    check = run(inventory, "ansible-playbook", "playbooks/join.yml", "--check", "--diff")
+    assert check.returncode == 0, (check.stdout + check.stderr)[-3000:]
+    assert all(r["changed"] == 0 for r in recap(check).values()), recap(check)
     assert {h: sh(inventory, h, STATE) for h in HOSTS} == before
 
 
@@ -248,6 +251,26 @@ def test_4_add_nodes_limit_touches_only_the_limited_host(lab_hosts, tmp_path_fac
     assert "PLAY [Add nodes | Prepare the new nodes]" in out
     assert "/var/lib/kubelet/config.yaml" in sh(inventory, "w2", "ls /var/lib/kubelet/config.yaml")
     assert {h: sh(inventory, h, STATE) for h in ("cp1", "w1")} == others
+
+
+def test_5_remove_node_stops_when_the_api_server_does_not_answer(lab_hosts):
+    inventory, _ = lab_hosts
+    before = {h: sh(inventory, h, STATE) for h in HOSTS}
+    proc = run(
+        inventory,
+        "ansible-playbook",
+        "playbooks/remove-node.yml",
+        "-e",
+        "remove_node=w2",
+        "-e",
+        "remove_node_confirm=true",
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "kubectl on cp1 could not read node w2" in out
+    assert "Nothing was drained, deleted or reset" in out
+    assert "PLAY [Remove node | Reset the host]" not in out
+    assert {h: sh(inventory, h, STATE) for h in HOSTS} == before
 
 
 @pytest.mark.parametrize(
