@@ -39,7 +39,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The JoinConfiguration as a dictionary (other filters: docs/plugins/join.md).
+  description: The JoinConfiguration as a dictionary (the other filters are in docs/plugins/join.md).
   type: dict
 """
 

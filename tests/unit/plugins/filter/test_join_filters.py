@@ -80,3 +80,12 @@ def test_plan_and_check_read_hostvars():
     problems = FILTERS["join_metadata_check"](hostvars, ["cp1", "w1", "w2"])
     assert len(problems) == 1
     assert "w2: slipway_node_taints[0] effect 'Nope'" in problems[0]
+
+
+def test_plugin_documentation_parses():
+    from ansible_collections.slipway.cluster.plugins.filter import join as plugin  # noqa: PLC0415
+
+    doc = yaml.safe_load(plugin.DOCUMENTATION)
+    assert doc["name"] == "join_configuration"
+    assert yaml.safe_load(plugin.EXAMPLES)
+    assert yaml.safe_load(plugin.RETURN)["_value"]["type"] == "dict"
