@@ -6,8 +6,8 @@ DOCUMENTATION = r"""
 name: cni_plan
 short_description: What role cni applies for the chosen pod network add-on, in order
 description:
-  - Turns the CNI settings into the plan of role C(cni) (see C(plugins/module_utils/cni.py)): the pinned
-    version from the version map, the directory or URL of the upstream files, the apply steps in order,
+  - Turns the CNI settings into the plan of role C(cni) (see C(plugins/module_utils/cni.py)), that is the
+    pinned version from the version map, the directory or URL of the upstream files, the apply steps in order,
     what to wait on, and Cilium's Helm values or Calico's C(Installation) and C(APIServer) resources.
   - The CNI pool defaults to the pod subnet; a pool outside it, an impossible block or mask size or an
     unknown choice fails naming the variable (the preflight validation reports the same earlier).

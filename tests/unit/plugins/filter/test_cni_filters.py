@@ -67,3 +67,14 @@ def test_through_ansible_by_its_fqcn():
         "20-tigera-operator.yaml",
         "30-custom-resources.yaml",
     ]
+
+
+def test_the_plugin_documentation_parses():
+    """DOCUMENTATION, EXAMPLES and RETURN are YAML (ansible-doc shows the page)."""
+    import yaml  # noqa: PLC0415
+
+    doc = yaml.safe_load(cni_filter.DOCUMENTATION)
+    assert doc["name"] == "cni_plan"
+    assert set(doc["options"]) == {"_input"}
+    assert yaml.safe_load(cni_filter.EXAMPLES)[0]["ansible.builtin.set_fact"]
+    assert "_value" in yaml.safe_load(cni_filter.RETURN)
