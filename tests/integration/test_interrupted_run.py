@@ -3,7 +3,7 @@
 
 The control plane's files are made once (playbooks/pki.yml, playbooks/control-plane.yml,
 no bring-up: the lab has no kubelet). Then every leaf is renewed through
-playbooks/certs.yml (-e certs_renew=true -e slipway_cert_renewal_days=400) and the run is
+playbooks/certs.yml (-e certs_renew=true, under faketime +340 days) and the run is
 killed with SIGKILL twice: first on the controller while it reissues certificates,
 then on the node while it copies them. A third run completes. Afterwards:
 
@@ -32,7 +32,9 @@ from tests.integration.lab_helpers import LAB_SSH, REPO, ansible, lab, require_p
 pytestmark = pytest.mark.lab
 
 HOST = "ir-cp"
-RENEW_ALL = ("-e", "certs_renew=true", "-e", '{"slipway_cert_renewal_days": 400}')
+RENEW = ("-e", "certs_renew=true")
+# At +340 days every leaf (365 days) is within the 30-day renewal window; CAs (3650) are not.
+LATER = "+340d"
 NODE_FILES = (
     "cd /etc/kubernetes && find . -type f -not -path './tmp/*' -not -name '*~' | sort | xargs sha256sum;"
     " echo BACKUPS $(find pki -name '*~' | wc -l);"
@@ -50,14 +52,21 @@ def env() -> dict[str, str]:
     )
 
 
-def run(inventory: Path, playbook: str, *args: str) -> subprocess.CompletedProcess:
+def command(inventory: Path, playbook: str, args: tuple[str, ...], faketime: str | None) -> list[str]:
     argv = ["ansible-playbook", "-i", str(inventory), f"playbooks/{playbook}", *args]
+    return ["faketime", "-f", faketime, *argv] if faketime else argv
+
+
+def run(
+    inventory: Path, playbook: str, *args: str, faketime: str | None = None
+) -> subprocess.CompletedProcess:
+    argv = command(inventory, playbook, args, faketime)
     return subprocess.run(argv, capture_output=True, text=True, env=env(), cwd=REPO, check=False)
 
 
-def run_killed(inventory: Path, playbook: str, task: str, *args: str) -> str:
+def run_killed(inventory: Path, playbook: str, task: str, *args: str, faketime: str | None = None) -> str:
     """Start the playbook and SIGKILL it (its whole process group) at the first change in ``task``."""
-    argv = ["ansible-playbook", "-i", str(inventory), f"playbooks/{playbook}", *args]
+    argv = command(inventory, playbook, args, faketime)
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,
@@ -156,9 +165,9 @@ def test_killed_twice_then_completed_loses_nothing(control_plane):
     assert node_before["PARKED"] == "0"
 
     # Killed on the controller while it reissues the leaves, then on the node while it copies them.
-    run_killed(inventory, "certs.yml", "PKI | Certificates, one call per CA", *RENEW_ALL)
-    run_killed(inventory, "certs.yml", "PKI | Copy this node's certificates and keys", *RENEW_ALL)
-    done = run(inventory, "certs.yml", *RENEW_ALL)
+    run_killed(inventory, "certs.yml", "PKI | Certificates, one call per CA", *RENEW, faketime=LATER)
+    run_killed(inventory, "certs.yml", "PKI | Copy this node's certificates and keys", *RENEW, faketime=LATER)
+    done = run(inventory, "certs.yml", *RENEW, faketime=LATER)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
 
     ctl_after, node_after = controller_files(pki_dir), node_files(inventory)
@@ -188,8 +197,8 @@ def test_killed_twice_then_completed_loses_nothing(control_plane):
     assert node_after["PARKED"] == "0"
 
     # Nothing left to do.
-    for playbook, args in (("certs.yml", ("-e", "certs_renew=true")), ("control-plane.yml", ())):
-        again = run(inventory, playbook, *args)
+    for playbook, args in (("certs.yml", RENEW), ("control-plane.yml", ())):
+        again = run(inventory, playbook, *args, faketime=LATER)
         assert again.returncode == 0, again.stdout[-3000:]
         assert changed(again) == {"localhost": 0, HOST: 0} or changed(again) == {HOST: 0}, (
             playbook,
