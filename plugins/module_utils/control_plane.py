@@ -555,6 +555,10 @@ def kubeadm_config(s: dict, kubelet_configuration: dict) -> list[dict]:
             "extraVolumes": _kubeadm_extra_volumes("kube-scheduler", s),
         },
     }
+    if s.get("skip_kube_proxy"):
+        # A CNI that replaces kube-proxy (Cilium with kubeProxyReplacement): kubeadm
+        # neither installs kube-proxy at init nor re-installs it on upgrade.
+        cluster["proxy"] = {"disabled": True}
     join = {
         "apiVersion": "kubeadm.k8s.io/v1beta4",
         "kind": "JoinConfiguration",

@@ -439,3 +439,9 @@ def test_etcd_probes_follow_listen_metrics_urls():
         "scheme": "HTTP",
     }
     assert default["ports"][0]["containerPort"] == 2381
+
+
+@pytest.mark.parametrize(("skip", "expected"), [(True, {"disabled": True}), (False, None)])
+def test_kube_proxy_left_out_only_when_the_cni_replaces_it(skip, expected):
+    _init, cluster, _join, _kubelet = cp.kubeadm_config(settings(skip_kube_proxy=skip), {})
+    assert cluster.get("proxy") == expected
