@@ -16,7 +16,7 @@ description:
     it; docs/validation.md lists every check id.
   - Role variables (C(containerd_*), C(swap_*), ...) are checked per host, so a host that sets its own
     is named in the problem.
-  - An action plugin: it runs on the controller only and never connects to a host.
+  - An action plugin, so it runs on the controller only and never connects to a host.
 version_added: 0.1.0
 author: Slipway developers
 options:

@@ -63,3 +63,27 @@ def test_documentation_equals_argument_spec(name):
     assert yaml.safe_load(module.RETURN)
     assert yaml.safe_load(module.EXAMPLES)
     assert compare(doc["options"], argument_spec(module), name) == []
+
+
+def _text_fields(node, where: str) -> list[str]:
+    """Every description/short_description that YAML did not read as text (a `: ` in a
+    list item makes a mapping, which ansible-doc cannot render)."""
+    problems = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "short_description", "details"):
+                items = value if isinstance(value, list) else [value]
+                problems += [f"{where}.{key}: {item!r}" for item in items if not isinstance(item, str)]
+            else:
+                problems += _text_fields(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            problems += _text_fields(item, f"{where}[{index}]")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PLUGINS.glob("*.py")))
+def test_every_description_is_text(name):
+    module = importlib.import_module(f"ansible_collections.slipway.cluster.plugins.modules.{name}")
+    for section in ("DOCUMENTATION", "RETURN"):
+        assert _text_fields(yaml.safe_load(getattr(module, section)), f"{name}.{section}") == []
