@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from ansible_collections.slipway.cluster.plugins.module_utils import cni, versions
+from ansible_collections.slipway.cluster.plugins.module_utils import cni, join, versions
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -138,6 +138,10 @@ CHECKS = {
     "node-name-duplicate": ("slipway_node_name", "two hosts with one node name (case-insensitive)"),
     "node-ip-invalid": ("slipway_node_ip", "the node address (default ansible_host) is not an IP"),
     "node-ip-duplicate": ("slipway_node_ip", "two hosts with one address"),
+    "node-metadata": (
+        "slipway_node_labels, slipway_node_taints",
+        "a label that is not a qualified name or valid value, a malformed taint",
+    ),
     "node-ip-family": ("slipway_node_ip", "an address of an IP family the cluster networks do not have"),
     "cidr-invalid": ("slipway_pod_subnet, slipway_service_subnet", "not a CIDR"),
     "cidr-host-bits": ("slipway_pod_subnet, slipway_service_subnet", "host bits set"),
@@ -390,6 +394,19 @@ def _check_nodes(control_plane: list, workers: list, hostvars: dict, problems: l
                 )
             )
         names.setdefault(name.lower(), host)
+        for message in join.check_metadata(
+            host, hv.get("slipway_node_labels"), hv.get("slipway_node_taints")
+        ):
+            problems.append(
+                Problem(
+                    "node-metadata",
+                    f"slipway_node_labels / slipway_node_taints ({host})",
+                    message.removeprefix(f"{host}: "),
+                    "labels: a mapping of qualified names (prefix/name) to values of at most 63 characters;"
+                    " taints: a list of {key, value, effect} with effect NoSchedule, PreferNoSchedule"
+                    " or NoExecute.",
+                )
+            )
         raw = hv.get("slipway_node_ip") or hv.get("ansible_host") or host
         try:
             ip = ipaddress.ip_address(str(raw))

@@ -97,6 +97,13 @@ CASES = [
         "its own",
     ),
     (
+        "node-metadata",
+        with_(("hostvars.w1.slipway_node_taints", [{"key": "gpu", "effect": "NoWhere"}])),
+        "slipway_node_labels / slipway_node_taints (w1)",
+        "NoWhere",
+        "NoSchedule",
+    ),
+    (
         "node-ip-invalid",
         with_(("hostvars.cp1.slipway_node_ip", "300.1.1.1")),
         "slipway_node_ip (cp1)",
