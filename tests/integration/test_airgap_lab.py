@@ -13,9 +13,11 @@ They exercise the copy, checksum, unit and idempotence logic of the binary
 method only; nothing here proves a kubelet runs. The images are busybox under
 kubeadm's names, which proves the import and the naming, not the components.
 
-Two hosts: ``ag-url`` reads the bundle unpacked on itself through a file://
-URL (containerd from the bundle's release archives too), ``ag-ctl`` reads it
-from a directory on the controller (containerd from Debian's package).
+Three hosts: ``ag-url`` reads the bundle unpacked on itself through a file://
+URL, ``ag-ctl`` reads it from a directory on the controller (both with the
+binary method, containerd from the bundle's release archives), ``ag-pkg`` uses
+the package method with the bundle's copy of the signed stand-in repository
+(packages with real names and versions and no programs) through a file:// URL.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ sys.path.insert(0, str(REPO / ".collections"))
 from ansible_collections.slipway.cluster.plugins.module_utils import artifacts  # noqa: E402
 
 VERSION = "1.36.4"
-URL_HOST, CTL_HOST = "ag-url", "ag-ctl"
+URL_HOST, CTL_HOST, PKG_HOST = "ag-url", "ag-ctl", "ag-pkg"
 ON_NODE = "/srv/slipway-airgap"
 #: Stand-in programs (NOT Kubernetes, see the module docstring).
 STAND_INS = {"kubeadm": "/usr/bin/true", "kubelet": "/usr/bin/sleep", "kubectl": "/usr/bin/echo"}
@@ -214,8 +216,16 @@ def site(tmp_path_factory):
                     "ansible_port": 22232,
                     "slipway_node_ip": "10.77.0.232",
                     "slipway_offline_source": str(bundle),
-                    "containerd_install_method": "distro",
-                }
+                    "containerd_install_method": "archive",
+                },
+                PKG_HOST: {
+                    **common,
+                    "ansible_port": 22233,
+                    "slipway_node_ip": "10.77.0.233",
+                    "slipway_offline_source": f"file://{ON_NODE}",
+                    "containerd_install_method": "archive",
+                    "kube_packages_install_method": "package",
+                },
             },
         },
         {
@@ -230,7 +240,7 @@ def site(tmp_path_factory):
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         carry = ansible(
-            "ansible", URL_HOST, "-i", str(inventory), "-m", "ansible.builtin.unarchive",
+            "ansible", f"{URL_HOST}:{PKG_HOST}", "-i", str(inventory), "-m", "ansible.builtin.unarchive",
             "-a", f"src={bundle}.tar.gz dest=/srv",
         )  # fmt: skip
         assert carry.returncode == 0, carry.stdout + carry.stderr
@@ -298,21 +308,37 @@ def test_the_kubelet_unit_is_what_kubeadm_expects(site, host):
     assert "KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml" in out
     assert "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf" in out
     assert "--kubeconfig=/etc/kubernetes/kubelet.conf" in out
-    assert "\nenabled" in out
+    assert "\\nenabled\\n" in out  # `ansible -o` shows the output's newlines as \n
 
 
-@pytest.mark.parametrize("host", [URL_HOST, CTL_HOST])
+@pytest.mark.parametrize("host", [URL_HOST, CTL_HOST, PKG_HOST])
 def test_images_are_in_containerds_k8s_io_namespace(site, host):
     out = shell(site["inventory"], host, "ctr -n k8s.io images ls -q; ls /var/cache/slipway/images | wc -l")
     wanted = artifacts.images(VERSION)
     for entry in wanted:
         present = entry["ref"] in out
-        expected = entry["nodes"] == "all" or host == URL_HOST  # ag-ctl is a worker
+        expected = entry["nodes"] == "all" or host == URL_HOST  # the others are workers
         assert present == expected, (entry["ref"], out)
     assert out.rstrip().endswith("0")  # staged archives removed after the import
     # Every blob of the docker-archive pause is there and unpacked.
     check = shell(site["inventory"], host, "ctr -n k8s.io images check name==registry.k8s.io/pause:3.10.2")
     assert "complete" in check
+
+
+def test_the_package_method_installs_from_the_bundles_repository(site):
+    out = shell(
+        site["inventory"], PKG_HOST,
+        "cat /etc/apt/sources.list.d/kubernetes.list; dpkg-query -W kubeadm kubelet kubectl cri-tools;"
+        " apt-mark showhold; ls /usr/share/doc/kubeadm;"
+        " test -e /usr/local/bin/kubeadm || echo no-binary",
+    )  # fmt: skip
+    assert f"file://{ON_NODE}/packages/v1.36/deb/ /" in out
+    for name in ("kubeadm", "kubelet", "kubectl"):
+        assert f"{name}\t1.36.4-1.1" in out
+    assert "cri-tools\t1.36.0-1.1" in out
+    assert "STAND-IN" in out  # the stand-in package (no program), not Kubernetes
+    assert "kubeadm\\nkubectl\\nkubelet" in out  # held
+    assert "no-binary" in out
 
 
 def test_a_removed_image_is_imported_again_and_only_it(site):
