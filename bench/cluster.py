@@ -429,6 +429,7 @@ def measure(bench: Bench, size: int, settings: bool, keep: bool, repeat: int) ->
                 subset: [bench.gather(inv, subset)["wall_seconds"] for _ in range(repeat)]
                 for subset in ("min", "all")
             }
+            out["pki_install"] = measure_pki_install(bench, inv, directory)
             out["add_node"] = measure_add_node(bench, directory, size, keep)
     finally:
         if not keep:
@@ -450,6 +451,82 @@ def measure_settings(bench: Bench, inv: Path, repeat: int) -> dict:
                 figures.setdefault(name, [])
                 log(f"settings: {name}: not a clean no-op run; see {result['log']}")
     return figures
+
+
+PKI_COPY_PLAY = """
+- name: A control plane's PKI with ansible.builtin.copy, one call per file (the pki role before pki_install)
+  hosts: k8s_cluster
+  gather_facts: false
+  tasks:
+    - name: Directories
+      ansible.builtin.file: {path: "{{ item }}", state: directory, owner: root, group: root, mode: "0755"}
+      loop: [/root/bench-pki-copy/pki, /root/bench-pki-copy/pki/etcd]
+    - name: Files
+      ansible.builtin.copy:
+        src: "{{ item.src }}"
+        dest: "{{ item.dest }}"
+        owner: root
+        group: root
+        mode: "{{ item.mode }}"
+        backup: true
+      loop: "{{ bench_files }}"
+      no_log: true
+"""
+PKI_INSTALL_PLAY = """
+- name: A control plane's PKI with slipway.cluster.pki_install, one call per host (the pki role now)
+  hosts: k8s_cluster
+  gather_facts: false
+  tasks:
+    - name: Files
+      slipway.cluster.pki_install:
+        files: "{{ bench_files }}"
+"""
+
+
+def pki_dest(src: Path, pki: Path, root: str) -> str:
+    """Where the pki role puts a controller file, under /root/<root> instead of /etc/kubernetes."""
+    node_pki = next((p for p in src.parents if p.name == "pki" and p.parent.parent.name == "nodes"), None)
+    if src.suffix == ".conf":
+        return f"/root/{root}/{src.name}"
+    return f"/root/{root}/pki/{src.relative_to(node_pki or pki)}"
+
+
+def measure_pki_install(bench: Bench, inv: Path, directory: Path) -> dict:
+    """The pki role's file set (24 files) on every host: copy per file against one pki_install call."""
+    pki = directory / "artifacts" / "pki"
+    node = pki / "nodes" / "perf01"
+    sources = [
+        p
+        for p in (*sorted(pki.glob("*.*")), *sorted(pki.glob("etcd/*.*")))
+        if p.suffix in (".crt", ".key", ".pub")
+    ]
+    sources += sorted((node / "pki").rglob("*.*")) + sorted(node.glob("*.conf"))
+    out = {"files": len(sources)}
+    for label, play, root in (
+        ("copy per file", PKI_COPY_PLAY, "bench-pki-copy"),
+        ("pki_install", PKI_INSTALL_PLAY, "bench-pki-install"),
+    ):
+        files = [
+            {
+                "src": str(src),
+                "dest": pki_dest(src, pki, root),
+                "mode": "0644" if src.suffix == ".crt" else "0600",
+            }
+            for src in sources
+        ]
+        playbook = bench.work / f"pki-{root}.yml"
+        playbook.write_text(play)
+        varsfile = bench.work / f"pki-{root}-vars.json"
+        varsfile.write_text(json.dumps({"bench_files": files}))
+        argv = ["ansible-playbook", "-i", str(inv), str(playbook), "-e", f"@{varsfile}"]
+        runs = [bench.command(f"pki-{root}", argv, bench.env()) for _ in ("first", "no-op")]
+        out[label] = {
+            "first": runs[0]["wall_seconds"],
+            "no-op": runs[1]["wall_seconds"],
+            "ok": all(r["ok"] for r in runs),
+        }
+        log(f"pki files ({label}): first {runs[0]['wall_seconds']} s, no-op {runs[1]['wall_seconds']} s")
+    return out
 
 
 def measure_add_node(bench: Bench, directory: Path, size: int, keep: bool) -> dict:
@@ -587,6 +664,13 @@ def settings_table(r: dict) -> list[str]:
             f"Fact gathering alone at {r['hosts']} hosts (ansible -m setup): gather_subset=min "
             f"{', '.join(f'{v:.1f} s' for v in g['min'])}; all {', '.join(f'{v:.1f} s' for v in g['all'])}",
         ]
+    if "pki_install" in r:
+        p = r["pki_install"]
+        lines += ["", f"A control plane's {p['files']} PKI files on each of {r['hosts']} hosts:", ""]
+        lines += ["| how | first | no-op |", "|---|---:|---:|"]
+        for label in ("copy per file", "pki_install"):
+            if label in p:
+                lines.append(f"| {label} | {p[label]['first']:.1f} s | {p[label]['no-op']:.1f} s |")
     if "add_node" in r:
         lines += ["", f"Adding one worker to {r['hosts']} hosts:", ""]
         for label, a in r["add_node"].items():
