@@ -190,6 +190,14 @@ CHECKS = {
     "image-repository": ("slipway_image_repository", "not host[:port][/path]"),
     "package-url": ("slipway_package_base_url", "not an http(s):// or file:// URL"),
     "offline-source": ("slipway_offline_source", "a local directory that does not exist on the controller"),
+    "offline-source-packages": (
+        "kube_packages_install_method",
+        "the package method with a controller directory as the offline source (apt/dnf read it on the nodes)",
+    ),
+    "offline-source-binaries": (
+        "slipway_offline_source",
+        "the binary method without binaries/ in the directory",
+    ),
     "cni-pool-invalid": ("cni_pool_cidr", "not one network per IP family"),
     "cni-pool-outside-pod-subnet": (
         "cni_pool_cidr",
@@ -264,6 +272,7 @@ def validate(
     _check_names_and_validity(settings, problems)
     _check_endpoint(settings, node_ips, pod + svc, problems)
     _check_sources(settings, problems)
+    _check_offline_methods(settings, roles, problems)
     # The CNI's pool is checked against a pod subnet only when the pod subnet itself is fine.
     cluster = {
         "control_planes": len(control_plane),
@@ -976,6 +985,35 @@ def _check_sources(settings: dict, problems: list) -> None:
                 f"the directory {offline} does not exist on the controller.",
                 "create it with packages/ and binaries/ (docs/roles/kube_packages.md, "
                 "docs/roles/containerd.md), or use a URL.",
+            )
+        )
+
+
+def _check_offline_methods(settings: dict, roles: dict, problems: list) -> None:
+    """What kube_packages can install from a controller directory (docs/airgap.md)."""
+    offline = str(settings.get("slipway_offline_source") or "")
+    if not offline.startswith("/") or not os.path.isdir(offline):
+        return
+    method = str(roles.get("kube_packages_install_method", "package"))
+    if method == "package":
+        problems.append(
+            Problem(
+                "offline-source-packages",
+                "kube_packages_install_method",
+                f"the package method cannot use the controller directory {offline}: apt and dnf read the"
+                " repository on the nodes.",
+                "set kube_packages_install_method: binary, or make slipway_offline_source a URL the nodes"
+                " reach (http://, or file:// of a copy on every node); see docs/airgap.md.",
+            )
+        )
+    elif method == "binary" and not os.path.isdir(os.path.join(offline, "binaries")):
+        problems.append(
+            Problem(
+                "offline-source-binaries",
+                "slipway_offline_source",
+                f"{offline} has no binaries/ directory for kube_packages_install_method: binary.",
+                "build the directory with `python3 tools/slipway.py artifacts bundle DEST`, or lay it out"
+                " as docs/airgap.md says.",
             )
         )
 

@@ -394,6 +394,20 @@ CASES = [
         "docs/roles/kube_packages.md",
     ),
     (
+        "offline-source-packages",
+        with_(("settings.slipway_offline_source", "/")),
+        "kube_packages_install_method",
+        "cannot use the controller directory /",
+        "kube_packages_install_method: binary",
+    ),
+    (
+        "offline-source-binaries",
+        with_(("settings.slipway_offline_source", "/"), ("roles.kube_packages_install_method", "binary")),
+        "slipway_offline_source",
+        "has no binaries/ directory",
+        "artifacts bundle",
+    ),
+    (
         "containerd-method",
         with_(("roles.containerd_install_method", "snap")),
         "containerd_install_method",
