@@ -5,7 +5,7 @@ The control plane's files are made once (playbooks/pki.yml, playbooks/control-pl
 no bring-up: the lab has no kubelet). Then every leaf is renewed through
 playbooks/certs.yml (-e certs_renew=true, under faketime +340 days) and the run is
 killed with SIGKILL twice: first on the controller while it reissues certificates,
-then on the node while it copies them. A third run completes. Afterwards:
+then on the node right after role pki installed them, before the restarts. A third run completes. Afterwards:
 
 - the CAs, their keys, the service-account keys and the encryption key are the same
   bytes as before, on the controller and on the node; no private key was regenerated;
@@ -164,9 +164,10 @@ def test_killed_twice_then_completed_loses_nothing(control_plane):
     ctl_before, node_before = controller_files(pki_dir), node_files(inventory)
     assert node_before["PARKED"] == "0"
 
-    # Killed on the controller while it reissues the leaves, then on the node while it copies them.
+    # Killed on the controller while it reissues the leaves, then on the node right after
+    # role pki installed them (one pki_install call), before the restarts.
     run_killed(inventory, "certs.yml", "PKI | Certificates, one call per CA", *RENEW, faketime=LATER)
-    run_killed(inventory, "certs.yml", "PKI | Copy this node's certificates and keys", *RENEW, faketime=LATER)
+    run_killed(inventory, "certs.yml", "PKI | Install the CAs", *RENEW, faketime=LATER)
     done = run(inventory, "certs.yml", *RENEW, faketime=LATER)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
 
