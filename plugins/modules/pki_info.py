@@ -75,13 +75,13 @@ unreadable:
 import base64
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.slipway.cluster.plugins.module_utils import pki
 
 try:
     import yaml
-except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+except ImportError:  # PyYAML ships with ansible-core on the controller, not always on nodes
     yaml = None
 
 
@@ -143,6 +143,16 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    missing = [
+        name for name, ok in (("cryptography", pki.HAS_CRYPTOGRAPHY), ("PyYAML", yaml is not None)) if not ok
+    ]
+    if missing:
+        module.fail_json(
+            msg=missing_required_lib(" and ".join(missing))
+            + " On a Debian or Ubuntu node: apt install python3-cryptography python3-yaml;"
+            " on a RHEL-like node: dnf install python3-cryptography python3-pyyaml."
+            " Or run playbooks/certs.yml with -e certs_nodes=false for the controller's report only."
+        )
     certificates, unreadable = scan(module.params["paths"], module.params["recurse"])
     expiring = [c["path"] for c in certificates if c["days_left"] < module.params["warn_days"]]
     module.exit_json(changed=False, certificates=certificates, expiring=expiring, unreadable=unreadable)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.unit.plugins.modules.test_pki_modules import run
@@ -39,3 +42,13 @@ def test_reports_ca_and_flags_short_validity(pki_dir):
     none_expiring = run("pki_info", {"paths": [str(pki_dir)], "recurse": False})
     assert none_expiring["expiring"] == []
     assert [u["path"].rsplit("/", 1)[1] for u in none_expiring["unreadable"]] == ["admin.conf"]
+
+
+def test_a_node_without_the_libraries_gets_the_packages_to_install(pki_dir, tmp_path_factory):
+    """A bare Python (no cryptography, no PyYAML), as on a plain Debian node: a clear failure."""
+    bare = tmp_path_factory.mktemp("bare-python")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    report = run("pki_info", {"paths": [str(pki_dir)]}, "-e", f"ansible_python_interpreter={bare}/bin/python")
+    assert report["_rc"] != 0
+    assert "cryptography and PyYAML" in report["msg"]
+    assert "apt install python3-cryptography python3-yaml" in report["msg"]
