@@ -272,7 +272,7 @@ def validate(
     _check_names_and_validity(settings, problems)
     _check_endpoint(settings, node_ips, pod + svc, problems)
     _check_sources(settings, problems)
-    _check_offline_methods(settings, roles, problems)
+    _check_offline_methods(settings, roles, hostvars, control_plane + workers, problems)
     # The CNI's pool is checked against a pod subnet only when the pod subnet itself is fine.
     cluster = {
         "control_planes": len(control_plane),
@@ -989,33 +989,44 @@ def _check_sources(settings: dict, problems: list) -> None:
         )
 
 
-def _check_offline_methods(settings: dict, roles: dict, problems: list) -> None:
-    """What kube_packages can install from a controller directory (docs/airgap.md)."""
-    offline = str(settings.get("slipway_offline_source") or "")
-    if not offline.startswith("/") or not os.path.isdir(offline):
-        return
-    method = str(roles.get("kube_packages_install_method", "package"))
-    if method == "package":
-        problems.append(
-            Problem(
-                "offline-source-packages",
-                "kube_packages_install_method",
-                f"the package method cannot use the controller directory {offline}: apt and dnf read the"
-                " repository on the nodes.",
-                "set kube_packages_install_method: binary, or make slipway_offline_source a URL the nodes"
-                " reach (http://, or file:// of a copy on every node); see docs/airgap.md.",
-            )
+def _check_offline_methods(settings: dict, roles: dict, hostvars: dict, hosts: list, problems: list) -> None:
+    """What kube_packages can install from a controller directory (docs/airgap.md), per host."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for host in hosts:
+        hv = hostvars.get(host, {})
+        offline = str(hv.get("slipway_offline_source", settings.get("slipway_offline_source")) or "")
+        if not offline.startswith("/") or not os.path.isdir(offline):
+            continue
+        method = str(
+            hv.get("kube_packages_install_method", roles.get("kube_packages_install_method", "package"))
         )
-    elif method == "binary" and not os.path.isdir(os.path.join(offline, "binaries")):
-        problems.append(
-            Problem(
-                "offline-source-binaries",
-                "slipway_offline_source",
-                f"{offline} has no binaries/ directory for kube_packages_install_method: binary.",
-                "build the directory with `python3 tools/slipway.py artifacts bundle DEST`, or lay it out"
-                " as docs/airgap.md says.",
+        if method == "package":
+            found.setdefault(("offline-source-packages", offline), []).append(host)
+        elif method == "binary" and not os.path.isdir(os.path.join(offline, "binaries")):
+            found.setdefault(("offline-source-binaries", offline), []).append(host)
+    for (check, offline), names in found.items():
+        where = "" if len(names) == len(hosts) else f" ({', '.join(names)})"
+        if check == "offline-source-packages":
+            problems.append(
+                Problem(
+                    "offline-source-packages",
+                    f"kube_packages_install_method{where}",
+                    f"the package method cannot use the controller directory {offline}: apt and dnf read"
+                    " the repository on the nodes.",
+                    "set kube_packages_install_method: binary, or make slipway_offline_source a URL the"
+                    " nodes reach (http://, or file:// of a copy on every node); see docs/airgap.md.",
+                )
             )
-        )
+        else:
+            problems.append(
+                Problem(
+                    "offline-source-binaries",
+                    f"slipway_offline_source{where}",
+                    f"{offline} has no binaries/ directory for kube_packages_install_method: binary.",
+                    "build the directory with `python3 tools/slipway.py artifacts bundle DEST`, or lay it"
+                    " out as docs/airgap.md says.",
+                )
+            )
 
 
 # ------------------------------------------------------------------ variables of the node roles
