@@ -5,48 +5,21 @@ second call changes nothing, key bytes never appear in the output, bad input is 
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_pki_modules import run as run_module
 
-REPO = Path(__file__).resolve().parents[4]
 KEY = b"-----BEGIN PRIVATE KEY-----\nNOT-A-REAL-KEY-but-secret-marker-7f3a9\n-----END PRIVATE KEY-----\n"
 
 
 def run(args: dict, *flags: str) -> tuple[dict, str]:
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.oneline",
-    )
-    proc = subprocess.run(
-        [
-            "ansible",
-            "localhost",
-            "-m",
-            "slipway.cluster.pki_install",
-            "-a",
-            json.dumps(args),
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            *flags,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    line = next(line for line in proc.stdout.splitlines() if line.startswith("localhost | "))
-    payload = line.split(" => ", 1)[1] if " => " in line else line.split("| ", 2)[-1]
-    result = json.loads(payload)
-    result.setdefault("failed", "| FAILED" in line)
-    return result, proc.stdout + proc.stderr
+    """test_pki_modules.run for pki_install: the result (``failed`` from the exit code) and the output."""
+    result = run_module("pki_install", args, *flags)
+    result.setdefault("failed", result["_rc"] != 0)
+    return result, result["_output"]
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ def run(module: str, args: dict, *flags: str) -> dict:
     payload = line.split(" => ", 1)[1] if " => " in line else line.split("| ", 2)[-1]
     result = json.loads(payload)
     result["_rc"] = proc.returncode
+    result["_output"] = proc.stdout + proc.stderr
     return result
 
 
