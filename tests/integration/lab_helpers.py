@@ -64,3 +64,9 @@ def shell(inventory: Path, host: str, command: str) -> str:
     proc = ansible("ansible", host, "-i", str(inventory), "-m", "ansible.builtin.shell", "-a", command, "-o")
     assert "UNREACHABLE" not in proc.stdout, proc.stdout + proc.stderr
     return proc.stdout
+
+
+def podman(*args: str) -> subprocess.CompletedProcess:
+    """podman with the lab's containers.conf (the one `slipway lab` writes)."""
+    env = dict(os.environ, CONTAINERS_CONF=str(LAB_SSH.parents[1] / "podman" / "containers.conf"))
+    return subprocess.run(["podman", *args], capture_output=True, text=True, env=env, check=False)

@@ -108,6 +108,25 @@ def state(host: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def alive(host: str) -> bool:
+    """Whether the container's init really runs.
+
+    podman keeps reporting "running" for a container whose processes were
+    killed from outside (a session or CI job torn down with SIGKILL, the
+    machine's processes reaped): its state database is not told.
+    """
+    pid = podman("container", "inspect", "--format", "{{.State.Pid}}", container_name(host), check=False)
+    value = pid.stdout.strip()
+    if not value.isdigit() or value == "0":
+        return False
+    try:
+        with open(f"/proc/{value}/stat", encoding="utf-8") as handle:
+            # the state follows the command, which is in parentheses; Z and X are dead
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def create(host: str, hv: dict) -> None:
     name = container_name(host)
     volume = f"{name}-containerd"
@@ -159,7 +178,12 @@ def wait_sshd(host: str, hv: dict, timeout: float = 60.0) -> None:
         except OSError:
             pass
         time.sleep(0.3)
-    raise SystemExit(f"slipway: sshd of lab host {host} did not answer within {timeout:.0f} s")
+    raise SystemExit(
+        f"slipway: sshd of lab host {host} did not answer on 127.0.0.1:{hv['ansible_port']}"
+        f" within {timeout:.0f} s (container {container_name(host)}: {state(host) or 'absent'},"
+        f" init {'running' if alive(host) else 'gone'}); `python3 tools/slipway.py lab down -i <inventory>`"
+        " removes it, the next `lab up` recreates it"
+    )
 
 
 def ssh(hv: dict, *command: str) -> subprocess.CompletedProcess:
@@ -241,6 +265,11 @@ def up(inventory: str) -> None:
     created = 0
     for host, hv in hosts.items():
         current = state(host)
+        if current == "running" and not alive(host):
+            log(f"lab up: {host}: podman says running but its processes are gone; recreating it")
+            podman("rm", "--force", "--time", "5", container_name(host), check=False)
+            podman("volume", "rm", "--force", f"{container_name(host)}-containerd", check=False)
+            current = None
         if current == "running":
             continue
         if current is not None:
