@@ -324,6 +324,23 @@ def down(inventory: str) -> None:
     log(f"lab down: {len(present)} of {len(hosts)} host(s) from {inventory} removed")
 
 
+def prune() -> None:
+    """Remove every lab container on the machine (label slipway.lab=1) and its volume.
+
+    For CI, which must start from a clean lab: a job or session killed before its
+    teardown leaves containers behind, some of them dirty, some dead.
+    """
+    names = podman("ps", "--all", "--filter", "label=slipway.lab=1", "--format", "{{.Names}}").stdout.split()
+    for name in names:
+        for path in release_swap(name):
+            log(f"lab prune: {name}: swap area {path} turned off")
+        podman("rm", "--force", "--time", "5", name, check=False)
+        podman("volume", "rm", "--force", f"{name}-containerd", check=False)
+    if KNOWN_HOSTS.exists() and names:
+        KNOWN_HOSTS.write_text("")
+    log(f"lab prune: {len(names)} leftover lab container(s) removed")
+
+
 def status(inventory: str) -> None:
     write_containers_conf()
     for host, hv in lab_hosts(inventory).items():
@@ -341,6 +358,7 @@ def main(argv: list[str]) -> int:
     for name in ("up", "down", "status"):
         cmd = sub.add_parser(name)
         cmd.add_argument("-i", "--inventory", required=True)
+    sub.add_parser("prune", help="remove every lab container on this machine (CI starts from a clean lab)")
     args = parser.parse_args(argv)
     for tool in ("podman", "mmdebstrap", "ssh-keygen", "ssh-keyscan"):
         if not shutil.which(tool):
@@ -352,6 +370,9 @@ def main(argv: list[str]) -> int:
         up(args.inventory)
     elif args.command == "down":
         down(args.inventory)
+    elif args.command == "prune":
+        write_containers_conf()
+        prune()
     else:
         status(args.inventory)
     return 0
