@@ -114,26 +114,15 @@ created_directories:
 
 import base64
 import binascii
-import grp
 import hashlib
 import os
-import pwd
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.slipway.cluster.plugins.module_utils import node_files
+from ansible_collections.slipway.cluster.plugins.module_utils.node_files import NodeFileError
+
 SECRET_SUFFIXES = (".key",)
-
-
-def _mode(module: AnsibleModule, value, what: str) -> int:
-    if isinstance(value, int):
-        # YAML's 0600 without quotes is the decimal 384: refuse rather than guess.
-        module.fail_json(msg=f'{what}: give the mode as a quoted octal string such as "0600", not {value}')
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        module.fail_json(msg=f'{what}: mode {value!r} is not an octal string such as "0600"')
-    raise AssertionError  # unreachable: fail_json exits
 
 
 def _describe(dest: str, data: bytes) -> str:
@@ -142,93 +131,45 @@ def _describe(dest: str, data: bytes) -> str:
     return f"{dest} sha256:{hashlib.sha256(data).hexdigest()}\n"
 
 
-def _write(dest: str, data: bytes, mode: int, uid: int, gid: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".slipway-")
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-        os.fchown(fd, uid, gid)
-        os.fchmod(fd, mode)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, dest)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _ids(module: AnsibleModule, owner: str, group: str) -> tuple[int, int]:
-    try:
-        uid = pwd.getpwnam(owner).pw_uid
-    except KeyError:
-        module.fail_json(msg=f"owner: no user named {owner!r} on this host")
-    try:
-        gid = grp.getgrnam(group).gr_gid
-    except KeyError:
-        module.fail_json(msg=f"group: no group named {group!r} on this host")
-    return uid, gid
-
-
 class Installer:
     """Installs the entries one by one, collecting the result and the diff."""
 
     def __init__(self, module: AnsibleModule):
         self.module = module
-        self.uid, self.gid = _ids(module, module.params["owner"], module.params["group"])
-        self.directory_mode = _mode(module, module.params["directory_mode"], "directory_mode")
+        self.uid, self.gid = node_files.ids(module.params["owner"], module.params["group"])
+        self.directory_mode = node_files.parse_mode(module.params["directory_mode"], "directory_mode")
         self.result = dict(
             changed=False, changed_files=[], replaced_files=[], backups={}, created_directories=[]
         )
         self.before: list[str] = []
         self.after: list[str] = []
 
-    def _decode(self, entry: dict, where: str) -> bytes:
+    @staticmethod
+    def _decode(entry: dict, where: str) -> bytes:
         if not os.path.isabs(entry["dest"]):
-            self.module.fail_json(msg=f"{where}: dest must be an absolute path")
+            raise NodeFileError(f"{where}: dest must be an absolute path")
         if entry.get("content") is None:
-            self.module.fail_json(
-                msg=f"{where}: no content; call the module through its action plugin with src"
-            )
+            raise NodeFileError(f"{where}: no content; call the module through its action plugin with src")
         try:
             return base64.b64decode(entry["content"], validate=True)
         except (binascii.Error, ValueError):
-            self.module.fail_json(msg=f"{where}: content is not valid base64")
-        raise AssertionError  # unreachable: fail_json exits
+            raise NodeFileError(f"{where}: content is not valid base64") from None
 
     def _parents(self, dest: str) -> None:
-        parent = os.path.dirname(dest)
-        missing = []
-        while parent and not os.path.isdir(parent):
-            missing.append(parent)
-            parent = os.path.dirname(parent)
-        for directory in reversed(missing):
+        for directory in node_files.missing_parents(dest):
             if directory in self.result["created_directories"]:
                 continue
             self.result["created_directories"].append(directory)
             if not self.module.check_mode:
-                os.mkdir(directory, self.directory_mode)
-                os.chmod(directory, self.directory_mode)
-                os.chown(directory, self.uid, self.gid)
-
-    def _current(self, dest: str, where: str) -> bytes | None:
-        if not os.path.lexists(dest):
-            return None
-        if not os.path.isfile(dest) or os.path.islink(dest):
-            self.module.fail_json(msg=f"{where}: exists and is not a regular file; move it away first")
-        with open(dest, "rb") as handle:
-            return handle.read()
+                node_files.make_directory(directory, self.directory_mode, self.uid, self.gid)
 
     def install(self, index: int, entry: dict) -> None:
         dest = entry["dest"]
         where = f"files[{index}] ({dest})"
         data = self._decode(entry, where)
-        mode = _mode(self.module, entry["mode"], where)
+        mode = node_files.parse_mode(entry["mode"], where)
         self._parents(dest)
-        current = self._current(dest, where)
+        current = node_files.read_regular(dest, where)
         if current != data:
             self.result["changed_files"].append(dest)
             self.result["replaced_files"].append(dest)
@@ -237,14 +178,14 @@ class Installer:
             if self.module.check_mode:
                 return
             if current is not None and self.module.params["backup"]:
-                self.result["backups"][dest] = self.module.backup_local(dest)
-            _write(dest, data, mode, self.uid, self.gid)
+                self.result["backups"][dest] = node_files.backup(dest)
+            node_files.write_atomic(dest, data, mode, self.uid, self.gid)
             return
-        info = os.stat(dest)
-        if (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, self.uid, self.gid):
+        differ = node_files.attributes_differ(dest, mode, self.uid, self.gid)
+        if differ is None:
             return
         self.result["changed_files"].append(dest)
-        self.before.append(f"{dest} mode {info.st_mode & 0o7777:04o} owner {info.st_uid}:{info.st_gid}\n")
+        self.before.append(f"{dest} mode {differ[0]:04o} owner {differ[1]}:{differ[2]}\n")
         self.after.append(f"{dest} mode {mode:04o} owner {self.uid}:{self.gid}\n")
         if not self.module.check_mode:
             os.chown(dest, self.uid, self.gid)
@@ -272,9 +213,12 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    installer = Installer(module)
-    for index, entry in enumerate(module.params["files"]):
-        installer.install(index, entry)
+    try:
+        installer = Installer(module)
+        for index, entry in enumerate(module.params["files"]):
+            installer.install(index, entry)
+    except NodeFileError as error:
+        module.fail_json(msg=str(error))
     result = installer.result
     result["changed"] = bool(result["changed_files"] or result["created_directories"])
     if module._diff:
