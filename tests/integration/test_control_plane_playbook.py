@@ -91,10 +91,11 @@ def test_one_extra_argument_changes_one_manifest_per_node_as_predicted(rendered)
     extra = json.dumps({"control_plane_extra_args": {"kube-scheduler": {"v": "2"}}})
     predicted = playbook(inventory, "control-plane.yml", "--check", "--diff", "-e", extra)
     assert predicted.returncode == 0, predicted.stdout[-3000:]
-    # Per node: the staged copy (where the backup goes), the manifest itself, and
+    # Per node one task (file_set) changes two files: the manifest itself and
     # kubeadm-config.yaml, whose extraArgs describe the same flag.
-    assert changed_count(predicted) == 3 * len(NODES)
-    assert predicted.stdout.count("+    - --v=2") == 2 * len(NODES)
+    assert changed_count(predicted) == len(NODES)
+    assert predicted.stdout.count("+    - --v=2") == len(NODES)
+    assert predicted.stdout.count("+++ after: /") == 2 * len(NODES), predicted.stdout[-3000:]
     unchanged = {
         node: {p.name: p.read_bytes() for p in (root / "nodes" / node / "manifests").glob("*.yaml")}
         for node in NODES
