@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -453,14 +454,28 @@ def measure_settings(bench: Bench, inv: Path, repeat: int) -> dict:
     return figures
 
 
-PKI_COPY_PLAY = """
-- name: A control plane's PKI with ansible.builtin.copy, one call per file (the pki role before pki_install)
+# Both plays take the pki role's own file list (roles/pki/vars/main.yml,
+# __pki_install_files), with the destinations moved under /root/<root>.
+PKI_PLAY_HEAD = """
+- name: {title}
   hosts: k8s_cluster
   gather_facts: false
+  vars_files: [{repo}/roles/pki/vars/main.yml]
+  vars:
+    pki_source_dir: {pki}
+    pki_node_name: perf01
+    pki_dest_dir: /root/{root}/pki
+    pki_kubeconfig_dir: /root/{root}
   tasks:
+    - name: How many files
+      ansible.builtin.debug:
+        msg: "bench-files={{{{ __pki_install_files | length }}}}"
+      run_once: true
+"""
+PKI_COPY_TASKS = """
     - name: Directories
       ansible.builtin.file: {path: "{{ item }}", state: directory, owner: root, group: root, mode: "0755"}
-      loop: [/root/bench-pki-copy/pki, /root/bench-pki-copy/pki/etcd]
+      loop: "{{ __pki_install_files | map(attribute='dest') | map('dirname') | unique | sort }}"
     - name: Files
       ansible.builtin.copy:
         src: "{{ item.src }}"
@@ -469,57 +484,41 @@ PKI_COPY_PLAY = """
         group: root
         mode: "{{ item.mode }}"
         backup: true
-      loop: "{{ bench_files }}"
+      loop: "{{ __pki_install_files }}"
       no_log: true
 """
-PKI_INSTALL_PLAY = """
-- name: A control plane's PKI with slipway.cluster.pki_install, one call per host (the pki role now)
-  hosts: k8s_cluster
-  gather_facts: false
-  tasks:
+PKI_INSTALL_TASKS = """
     - name: Files
       slipway.cluster.pki_install:
-        files: "{{ bench_files }}"
+        files: "{{ __pki_install_files }}"
 """
-
-
-def pki_dest(src: Path, pki: Path, root: str) -> str:
-    """Where the pki role puts a controller file, under /root/<root> instead of /etc/kubernetes."""
-    node_pki = next((p for p in src.parents if p.name == "pki" and p.parent.parent.name == "nodes"), None)
-    if src.suffix == ".conf":
-        return f"/root/{root}/{src.name}"
-    return f"/root/{root}/pki/{src.relative_to(node_pki or pki)}"
 
 
 def measure_pki_install(bench: Bench, inv: Path, directory: Path) -> dict:
-    """The pki role's file set (24 files) on every host: copy per file against one pki_install call."""
+    """The pki role's file set on every host: copy per file against one pki_install call."""
     pki = directory / "artifacts" / "pki"
-    node = pki / "nodes" / "perf01"
-    sources = [
-        p
-        for p in (*sorted(pki.glob("*.*")), *sorted(pki.glob("etcd/*.*")))
-        if p.suffix in (".crt", ".key", ".pub")
-    ]
-    sources += sorted((node / "pki").rglob("*.*")) + sorted(node.glob("*.conf"))
-    out = {"files": len(sources)}
-    for label, play, root in (
-        ("copy per file", PKI_COPY_PLAY, "bench-pki-copy"),
-        ("pki_install", PKI_INSTALL_PLAY, "bench-pki-install"),
+    out: dict = {}
+    for label, title, tasks, root in (
+        (
+            "copy per file",
+            "A control plane's PKI with copy, one call per file (before pki_install)",
+            PKI_COPY_TASKS,
+            "bench-pki-copy",
+        ),
+        (
+            "pki_install",
+            "A control plane's PKI with one pki_install call per host (the pki role now)",
+            PKI_INSTALL_TASKS,
+            "bench-pki-install",
+        ),
     ):
-        files = [
-            {
-                "src": str(src),
-                "dest": pki_dest(src, pki, root),
-                "mode": "0644" if src.suffix == ".crt" else "0600",
-            }
-            for src in sources
-        ]
         playbook = bench.work / f"pki-{root}.yml"
-        playbook.write_text(play)
-        varsfile = bench.work / f"pki-{root}-vars.json"
-        varsfile.write_text(json.dumps({"bench_files": files}))
-        argv = ["ansible-playbook", "-i", str(inv), str(playbook), "-e", f"@{varsfile}"]
+        head = PKI_PLAY_HEAD.format(title=title, repo=REPO, pki=pki, root=root)
+        playbook.write_text(head + tasks)
+        argv = ["ansible-playbook", "-i", str(inv), str(playbook)]
         runs = [bench.command(f"pki-{root}", argv, bench.env()) for _ in ("first", "no-op")]
+        found = re.search(r"bench-files=(\d+)", Path(runs[0]["log"]).read_text())
+        out["files"] = int(found.group(1)) if found else None
         out[label] = {
             "first": runs[0]["wall_seconds"],
             "no-op": runs[1]["wall_seconds"],
