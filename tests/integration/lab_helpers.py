@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,41 @@ def lab(action: str, inventory: Path) -> subprocess.CompletedProcess:
         text=True,
         check=False,
     )
+
+
+@contextmanager
+def lab_up(
+    path: Path,
+    groups: dict[str, dict[str, dict]],
+    group_vars: dict | None = None,
+    *,
+    packages: tuple[str, ...] = (),
+    playbooks: tuple[str, ...] = (),
+) -> Iterator[Path]:
+    """The inventory at ``path`` (as `write_inventory` writes it) with its hosts up for the block.
+
+    Skips without podman (see `require_podman`). After `lab up` (its output when it fails),
+    apt installs ``packages`` on every host, then each of ``playbooks`` (names in playbooks/)
+    runs; each must succeed. `lab down` follows in any case. In a module fixture:
+    ``with lab_up(tmp / "hosts.yml", {"control_plane": {...}}) as inventory: yield inventory``.
+    """
+    require_podman()
+    inventory = write_inventory(path, groups, group_vars)
+    try:
+        up = lab("up", inventory)
+        assert up.returncode == 0, up.stdout + up.stderr
+        if packages:
+            apt = f"name={','.join(packages)} update_cache=true"
+            proc = ansible(
+                "ansible", "k8s_cluster", "-i", str(inventory), "-m", "ansible.builtin.apt", "-a", apt
+            )
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+        for name in playbooks:
+            proc = ansible("ansible-playbook", "-i", str(inventory), f"playbooks/{name}")
+            assert proc.returncode == 0, f"{name}:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"
+        yield inventory
+    finally:
+        lab("down", inventory)
 
 
 def ansible(*argv: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:

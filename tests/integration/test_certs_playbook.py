@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
 from .pki_helpers import recap, run_pki, snapshot, write_inventory
 
@@ -93,45 +92,25 @@ def stopped(proc) -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab_cp(tmp_path_factory):
-    from .lab_helpers import LAB_SSH, lab, require_podman  # noqa: PLC0415  (lab tests only)
-    from .lab_helpers import ansible as ansible_cmd  # noqa: PLC0415
+    from .lab_helpers import lab_up  # noqa: PLC0415  (lab tests only)
 
-    require_podman()
-    root = tmp_path_factory.mktemp("certslab")
+    host = {"ansible_port": 22243, "slipway_node_ip": "10.77.0.243", "slipway_lab_image": "debian13"}
     settings = {
-        "ansible_host": "127.0.0.1",
-        "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(LAB_SSH / "id_ed25519"),
-        "ansible_ssh_common_args": (
-            f"-o UserKnownHostsFile={LAB_SSH / 'known_hosts'} -o StrictHostKeyChecking=yes"
-        ),
         "preflight_check_package_source": False,
         "control_plane_bootstrap": False,
         # No kubelet on the lab host: the manifests move out and back, nothing is awaited.
         "certs_restart_wait": False,
         "kubelet_restart_on_change": False,
     }
-    host = {"ansible_port": 22243, "slipway_node_ip": "10.77.0.243", "slipway_lab_image": "debian13"}
-    groups = {"control_plane": {"hosts": {LAB_CP: host}}, "workers": {"hosts": {}}}
-    inventory = root / "hosts.yml"
-    inventory.write_text(
-        yaml.safe_dump({"all": {"vars": settings, "children": {"k8s_cluster": {"children": groups}}}})
-    )
-    up = lab("up", inventory)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
+    with lab_up(
+        tmp_path_factory.mktemp("certslab") / "hosts.yml",
+        {"control_plane": {LAB_CP: host}, "workers": {}},
+        settings,
         # pki_info (the node report) needs PyYAML and cryptography on the node; the lab image has neither.
-        yaml_on_node = ansible_cmd(
-            "ansible", LAB_CP, "-i", str(inventory), "-m", "ansible.builtin.apt",
-            "-a", "name=python3-yaml,python3-cryptography update_cache=true",
-        )  # fmt: skip
-        assert yaml_on_node.returncode == 0, yaml_on_node.stdout + yaml_on_node.stderr
-        for name in ("pki.yml", "control-plane.yml"):
-            proc = run_pki(inventory, playbook=name)
-            assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        packages=("python3-yaml", "python3-cryptography"),
+        playbooks=("pki.yml", "control-plane.yml"),
+    ) as inventory:
         yield inventory
-    finally:
-        lab("down", inventory)
 
 
 def node_state(inventory) -> tuple[str, int]:

@@ -25,9 +25,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.integration.lab_helpers import LAB_SSH, REPO, ansible, lab, require_podman
+from tests.integration.lab_helpers import REPO, ansible, lab_up
 
 pytestmark = pytest.mark.lab
 
@@ -122,41 +121,23 @@ def changed(proc: subprocess.CompletedProcess) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory):
-    require_podman()
     root = tmp_path_factory.mktemp("interrupted")
     settings = {
-        "ansible_host": "127.0.0.1",
-        "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(LAB_SSH / "id_ed25519"),
-        "ansible_ssh_common_args": (
-            f"-o UserKnownHostsFile={LAB_SSH / 'known_hosts'} -o StrictHostKeyChecking=yes"
-        ),
         "preflight_check_package_source": False,
         "control_plane_bootstrap": False,
         "certs_restart_wait": False,
         "kubelet_restart_on_change": False,
     }
     host = {"ansible_port": 22244, "slipway_node_ip": "10.77.0.244", "slipway_lab_image": "debian13"}
-    groups = {"control_plane": {"hosts": {HOST: host}}, "workers": {"hosts": {}}}
-    inventory = root / "hosts.yml"
-    inventory.write_text(
-        yaml.safe_dump({"all": {"vars": settings, "children": {"k8s_cluster": {"children": groups}}}})
-    )
-    up = lab("up", inventory)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
+    with lab_up(
+        root / "hosts.yml",
+        {"control_plane": {HOST: host}, "workers": {}},
+        settings,
         # pki_info (the node report) needs PyYAML and cryptography on the node; the lab image has neither.
-        yaml_on_node = ansible(
-            "ansible", HOST, "-i", str(inventory), "-m", "ansible.builtin.apt",
-            "-a", "name=python3-yaml,python3-cryptography update_cache=true",
-        )  # fmt: skip
-        assert yaml_on_node.returncode == 0, yaml_on_node.stdout + yaml_on_node.stderr
-        for playbook in ("pki.yml", "control-plane.yml"):
-            proc = run(inventory, playbook)
-            assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        packages=("python3-yaml", "python3-cryptography"),
+        playbooks=("pki.yml", "control-plane.yml"),
+    ) as inventory:
         yield inventory, root / "artifacts" / "pki"
-    finally:
-        lab("down", inventory)
 
 
 def test_killed_twice_then_completed_loses_nothing(control_plane):

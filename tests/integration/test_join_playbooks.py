@@ -29,7 +29,7 @@ import sys
 import pytest
 import yaml
 
-from tests.integration.lab_helpers import LAB_SSH, REPO, lab, require_podman
+from tests.integration.lab_helpers import REPO, lab_up
 
 pytestmark = pytest.mark.lab
 
@@ -44,32 +44,6 @@ STATE = (
 )
 TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")
 FAKE_KUBELET_CONF = "mkdir -p /etc/kubernetes && echo 'slipway test: joined' > /etc/kubernetes/kubelet.conf"
-
-
-def write_inventory(path, hosts, **settings):
-    inventory = {
-        "all": {
-            "vars": {"preflight_check_package_source": False, **settings},
-            "children": {
-                "k8s_cluster": {
-                    "children": {
-                        "control_plane": {"hosts": {h: v for h, v in hosts.items() if h.startswith("cp")}},
-                        "workers": {"hosts": {h: v for h, v in hosts.items() if not h.startswith("cp")}},
-                    },
-                    "vars": {
-                        "ansible_host": "127.0.0.1",
-                        "ansible_user": "root",
-                        "ansible_ssh_private_key_file": str(LAB_SSH / "id_ed25519"),
-                        "ansible_ssh_common_args": (
-                            f"-o UserKnownHostsFile={LAB_SSH / 'known_hosts'} -o StrictHostKeyChecking=yes"
-                        ),
-                    },
-                }
-            },
-        }
-    }
-    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
-    return path
 
 
 def run(inventory, *argv, env_extra=None):
@@ -107,19 +81,17 @@ def recap(proc) -> dict[str, dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def lab_hosts(tmp_path_factory):
-    require_podman()
     tmp = tmp_path_factory.mktemp("join")
-    inventory = write_inventory(tmp / "hosts.yml", HOSTS)
-    up = lab("up", inventory)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        pki = run(inventory, "ansible-playbook", "playbooks/pki.yml")
-        assert pki.returncode == 0, pki.stdout[-3000:] + pki.stderr[-3000:]
+    groups = {
+        "control_plane": {h: v for h, v in HOSTS.items() if h.startswith("cp")},
+        "workers": {h: v for h, v in HOSTS.items() if not h.startswith("cp")},
+    }
+    with lab_up(
+        tmp / "hosts.yml", groups, {"preflight_check_package_source": False}, playbooks=("pki.yml",)
+    ) as inventory:
         for host in ("cp1", "w1"):
             sh(inventory, host, FAKE_KUBELET_CONF)
         yield inventory, tmp / "artifacts" / "pki"
-    finally:
-        lab("down", inventory)
 
 
 def test_1_unreachable_endpoint_stops_before_any_change(lab_hosts):
