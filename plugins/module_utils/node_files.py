@@ -112,6 +112,16 @@ def write_atomic(dest: str, data: bytes, mode: int, uid: int, gid: int) -> None:
     commit(write_temporary(os.path.dirname(dest), data), dest, mode, uid, gid)
 
 
+def diff_text(data: bytes | None) -> str:
+    """A file's content for a ``--diff`` entry: empty when absent, a note when not UTF-8."""
+    if data is None:
+        return ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "(not UTF-8 text, not shown)\n"
+
+
 def backup_name(dest: str, directory: str | None = None) -> str:
     """Where a backup of ``dest`` goes: beside it, or in ``directory``, named like Ansible's
     backups (``<name>.<pid>.<date>@<time>~``)."""

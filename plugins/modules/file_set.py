@@ -157,15 +157,6 @@ from ansible_collections.slipway.cluster.plugins.module_utils import node_files
 from ansible_collections.slipway.cluster.plugins.module_utils.node_files import NodeFileError
 
 
-def _text(data: bytes | None) -> str:
-    if data is None:
-        return ""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "(not UTF-8 text, not shown)\n"
-
-
 class FileSet:
     def __init__(self, module: AnsibleModule):
         self.module = module
@@ -257,7 +248,12 @@ class FileSet:
             self.result["changed_files"].append(dest)
             self.result["replaced_files"].append(dest)
             self.diff.append(
-                dict(before_header=dest, after_header=dest, before=_text(current), after=_text(data))
+                dict(
+                    before_header=dest,
+                    after_header=dest,
+                    before=node_files.diff_text(current),
+                    after=node_files.diff_text(data),
+                )
             )
             if self.check:  # like copy and template, check mode writes nothing, not even to validate
                 return

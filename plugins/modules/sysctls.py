@@ -116,15 +116,6 @@ FILE_MODE = 0o644
 DIRECTORY_MODE = 0o755
 
 
-def _text(data: bytes | None) -> str:
-    if data is None:
-        return ""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "(not UTF-8 text, not shown)\n"
-
-
 class Sysctls:
     """The plan (live values that differ, the file's new text) and its application."""
 
@@ -158,7 +149,12 @@ class Sysctls:
         path, diff = self.path, []
         if self.replace:
             diff.append(
-                dict(before_header=path, after_header=path, before=_text(self.before), after=_text(self.data))
+                dict(
+                    before_header=path,
+                    after_header=path,
+                    before=node_files.diff_text(self.before),
+                    after=node_files.diff_text(self.data),
+                )
             )
         if self.attributes is not None:
             mode, uid, gid = self.attributes
