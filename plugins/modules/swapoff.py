@@ -143,7 +143,9 @@ def systemd_units(module: AnsibleModule) -> dict[str, str]:
     units: dict[str, str] = {}
     for argv in (
         [systemctl, "list-units", "--type=swap", "--all", "--plain", "--no-legend", "--no-pager"],
-        [systemctl, "list-unit-files", "--type=swap", "--plain", "--no-legend", "--no-pager"],
+        # The pattern is not redundant: without one, systemd works out the state of
+        # every unit file on the host before filtering by type (0.5 s against 0.01 s).
+        [systemctl, "list-unit-files", "--type=swap", "--plain", "--no-legend", "--no-pager", "*.swap"],
     ):
         rc, out, err = module.run_command(argv)
         # list-unit-files exits 1, silently, when no unit matches.
