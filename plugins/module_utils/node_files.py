@@ -137,3 +137,56 @@ def backup(dest: str, directory: str | None = None) -> str:
     info = os.stat(dest)
     os.chown(target, info.st_uid, info.st_gid)
     return target
+
+
+def diff_entry(header: str, before: str, after: str) -> dict:
+    """One ``--diff`` entry whose before and after share a header."""
+    return dict(before_header=header, after_header=header, before=before, after=after)
+
+
+class ManagedFile:
+    """One whole file a module owns (sysctl.d, modules-load.d): what differs, and its writing.
+
+    ``replace`` when the content differs (or the file is absent), ``attributes``
+    the current (mode, uid, gid) when only those differ; ``where`` names the
+    module option in messages.
+    """
+
+    def __init__(self, path: str, data: bytes, where: str, mode: int = 0o644, directory_mode: int = 0o755):
+        if not os.path.isabs(path):
+            raise NodeFileError(f"{where}: {path} must be an absolute path")
+        self.path, self.data, self.mode, self.directory_mode = path, data, mode, directory_mode
+        self.uid, self.gid = ids("root", "root")
+        self.before = read_regular(path, where)
+        self.replace = self.before != data
+        self.attributes = None if self.replace else attributes_differ(path, mode, self.uid, self.gid)
+
+    @property
+    def changed(self) -> bool:
+        return self.replace or self.attributes is not None
+
+    def diff(self) -> list[dict]:
+        entries = []
+        if self.replace:
+            entries.append(diff_entry(self.path, diff_text(self.before), diff_text(self.data)))
+        if self.attributes is not None:
+            mode, uid, gid = self.attributes
+            before = f"mode {mode:04o} owner {uid}:{gid}\n"
+            entries.append(
+                diff_entry(self.path, before, f"mode {self.mode:04o} owner {self.uid}:{self.gid}\n")
+            )
+        return entries
+
+    def apply(self, backup_old: bool = True) -> str | None:
+        """Write the file (atomically, the old one backed up) or fix its mode; the backup's name."""
+        saved = None
+        if self.replace:
+            for parent in missing_parents(self.path):
+                make_directory(parent, self.directory_mode, self.uid, self.gid)
+            if self.before is not None and backup_old:
+                saved = backup(self.path)
+            write_atomic(self.path, self.data, self.mode, self.uid, self.gid)
+        elif self.attributes is not None:
+            os.chown(self.path, self.uid, self.gid)
+            os.chmod(self.path, self.mode)
+        return saved

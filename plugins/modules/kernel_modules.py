@@ -106,8 +106,6 @@ from ansible_collections.slipway.cluster.plugins.module_utils import node_files
 from ansible_collections.slipway.cluster.plugins.module_utils.node_files import NodeFileError
 
 HEADER = "# Managed by Slipway (role kernel)"
-FILE_MODE = 0o644
-DIRECTORY_MODE = 0o755
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
 
@@ -127,32 +125,20 @@ def file_text(names: list[str]) -> bytes:
     return ("\n".join([HEADER, *names]) + "\n").encode("utf-8")
 
 
-def diff_entry(header: str, before: str, after: str) -> dict:
-    return dict(before_header=header, after_header=header, before=before, after=after)
-
-
 class KernelModules:
     """The plan (modules to load, the file's new text) and its application."""
 
     def __init__(self, module: AnsibleModule):
         p = module.params
-        self.module, self.path, self.root = module, p["path"], p["sys_module_root"]
-        if not os.path.isabs(self.path):
-            raise NodeFileError(f"path: {self.path} must be an absolute path")
+        self.module, self.root = module, p["sys_module_root"]
         self.names = checked_names(p["names"])
         self.markers = {name: p["markers"][name] for name in self.names if name in p["markers"]}
         for name, marker in self.markers.items():
             if not isinstance(marker, str) or not os.path.isabs(marker):
                 raise NodeFileError(f"markers.{name}: {marker!r} must be an absolute path")
         self.missing = [name for name in self.names if not self.present(name)]
-        self.uid, self.gid = node_files.ids("root", "root")
-        self.before = node_files.read_regular(self.path, "path")
-        self.data = file_text(self.names)
-        self.replace = self.before != self.data
-        self.attributes = None
-        if not self.replace:
-            self.attributes = node_files.attributes_differ(self.path, FILE_MODE, self.uid, self.gid)
-        written = self.replace or self.attributes is not None
+        self.file = node_files.ManagedFile(p["path"], file_text(self.names), "path")
+        written = self.file.changed
         self.result = {"changed": bool(self.missing) or written, "loaded": self.missing, "written": written}
 
     def present(self, name: str) -> bool:
@@ -160,17 +146,10 @@ class KernelModules:
         return os.path.exists(os.path.join(self.root, name)) or bool(marker and os.path.exists(marker))
 
     def diff(self) -> list[dict]:
-        diff = []
-        if self.replace:
-            after = node_files.diff_text(self.data)
-            diff.append(diff_entry(self.path, node_files.diff_text(self.before), after))
-        if self.attributes is not None:
-            mode, uid, gid = self.attributes
-            before = f"mode {mode:04o} owner {uid}:{gid}\n"
-            diff.append(diff_entry(self.path, before, f"mode {FILE_MODE:04o} owner {self.uid}:{self.gid}\n"))
+        diff = self.file.diff()
         if self.missing:
             loaded = "".join(f"{name}\n" for name in self.missing)
-            diff.append(diff_entry(f"modules in the running kernel ({self.root})", "", loaded))
+            diff.append(node_files.diff_entry(f"modules in the running kernel ({self.root})", "", loaded))
         return diff
 
     def load(self) -> None:
@@ -208,18 +187,12 @@ class KernelModules:
 
     def write(self) -> None:
         try:
-            if self.replace:
-                for parent in node_files.missing_parents(self.path):
-                    node_files.make_directory(parent, DIRECTORY_MODE, self.uid, self.gid)
-                if self.before is not None and self.module.params["backup"]:
-                    self.result["backup_file"] = node_files.backup(self.path)
-                node_files.write_atomic(self.path, self.data, FILE_MODE, self.uid, self.gid)
-            elif self.attributes is not None:
-                os.chown(self.path, self.uid, self.gid)
-                os.chmod(self.path, FILE_MODE)
+            saved = self.file.apply(backup_old=self.module.params["backup"])
+            if saved:
+                self.result["backup_file"] = saved
         except OSError as error:
             self.module.fail_json(
-                msg=f"path: writing {self.path} failed: {error}",
+                msg=f"path: writing {self.file.path} failed: {error}",
                 changed=bool(self.missing),
                 loaded=self.missing,
                 written=False,

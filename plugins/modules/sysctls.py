@@ -104,16 +104,12 @@ backup_file:
   sample: /etc/sysctl.d/99-kubernetes.conf.4242.2026-12-02@10:00:00~
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.slipway.cluster.plugins.module_utils import node_files, sysctl
 from ansible_collections.slipway.cluster.plugins.module_utils.node_files import NodeFileError
 from ansible_collections.slipway.cluster.plugins.module_utils.sysctl import SysctlError
-
-FILE_MODE = 0o644
-DIRECTORY_MODE = 0o755
 
 
 class Sysctls:
@@ -122,23 +118,15 @@ class Sysctls:
     def __init__(self, module: AnsibleModule):
         p = module.params
         self.module = module
-        self.path, self.proc_root = p["file"], p["proc_root"]
-        if not os.path.isabs(self.path):
-            raise NodeFileError(f"file: {self.path} must be an absolute path")
+        self.proc_root = p["proc_root"]
         self.values = sysctl.wanted(p["settings"])
         self.live: dict[str, str] = {}  # name -> current value, for the values that differ
         if p["live"]:
             self.live, missing = sysctl.plan_live(self.proc_root, self.values)
             if missing:
                 raise SysctlError(sysctl.missing_message(missing, self.proc_root))
-        self.uid, self.gid = node_files.ids("root", "root")
-        self.before = node_files.read_regular(self.path, "file")
-        self.data = sysctl.file_text(self.values).encode("utf-8")
-        self.replace = self.before != self.data
-        self.attributes = None
-        if not self.replace:
-            self.attributes = node_files.attributes_differ(self.path, FILE_MODE, self.uid, self.gid)
-        file_changed = self.replace or self.attributes is not None
+        self.file = node_files.ManagedFile(p["file"], sysctl.file_text(self.values).encode("utf-8"), "file")
+        file_changed = self.file.changed
         self.result = {
             "changed": bool(self.live) or file_changed,
             "changed_live": sorted(self.live),
@@ -146,37 +134,13 @@ class Sysctls:
         }
 
     def diff(self) -> list[dict]:
-        path, diff = self.path, []
-        if self.replace:
-            diff.append(
-                dict(
-                    before_header=path,
-                    after_header=path,
-                    before=node_files.diff_text(self.before),
-                    after=node_files.diff_text(self.data),
-                )
-            )
-        if self.attributes is not None:
-            mode, uid, gid = self.attributes
-            diff.append(
-                dict(
-                    before_header=path,
-                    after_header=path,
-                    before=f"mode {mode:04o} owner {uid}:{gid}\n",
-                    after=f"mode {FILE_MODE:04o} owner {self.uid}:{self.gid}\n",
-                )
-            )
+        diff = self.file.diff()
         if self.live:
             header = f"live values under {self.proc_root}"
             names = sorted(self.live)
-            diff.append(
-                dict(
-                    before_header=header,
-                    after_header=header,
-                    before="".join(f"{key} = {self.live[key]}\n" for key in names),
-                    after="".join(f"{key} = {self.values[key]}\n" for key in names),
-                )
-            )
+            before = "".join(f"{key} = {self.live[key]}\n" for key in names)
+            after = "".join(f"{key} = {self.values[key]}\n" for key in names)
+            diff.append(node_files.diff_entry(header, before, after))
         return diff
 
     def apply(self) -> None:
@@ -198,18 +162,12 @@ class Sysctls:
                     "the kernel prints it, or every run will write it again"
                 )
         try:
-            if self.replace:
-                for parent in node_files.missing_parents(self.path):
-                    node_files.make_directory(parent, DIRECTORY_MODE, self.uid, self.gid)
-                if self.before is not None:
-                    self.result["backup_file"] = node_files.backup(self.path)
-                node_files.write_atomic(self.path, self.data, FILE_MODE, self.uid, self.gid)
-            elif self.attributes is not None:
-                os.chown(self.path, self.uid, self.gid)
-                os.chmod(self.path, FILE_MODE)
+            saved = self.file.apply()
+            if saved:
+                self.result["backup_file"] = saved
         except OSError as error:
             self.module.fail_json(
-                msg=f"file: writing {self.path} failed: {error}",
+                msg=f"file: writing {self.file.path} failed: {error}",
                 changed=bool(written),
                 changed_live=written,
                 file_changed=False,
