@@ -182,3 +182,90 @@ def test_documentation_parses_and_names_every_option(module):
     )
     for option in doc.get("options", {}):
         assert f'"{option}"' in source, f"{module}: documented option {option} is not in the code"
+
+
+def leaf(directory: Path, name: str, eku: str = "client_auth", **extra) -> dict:
+    return {
+        "cert_path": str(directory / f"{name}.crt"),
+        "key_path": str(directory / f"{name}.key"),
+        "common_name": name,
+        "extended_key_usages": [eku],
+    } | extra
+
+
+def test_issuers_sign_each_list_with_its_own_ca_in_one_call(tmp_path):
+    from cryptography import x509  # noqa: PLC0415 (the module tests need it on the controller anyway)
+
+    cas = {
+        name: {
+            "cert_path": str(tmp_path / f"{name}.crt"),
+            "key_path": str(tmp_path / f"{name}.key"),
+            "common_name": name,
+        }
+        for name in ("kubernetes", "front-proxy-ca", "etcd-ca")
+    }
+    assert run("pki_ca", {"authorities": list(cas.values())})["changed"] is True
+    leaves = tmp_path / "leaves"
+    wanted = {
+        "kubernetes": [
+            leaf(leaves, "apiserver", "server_auth", dns_names=["kubernetes"], ip_addresses=["10.96.0.1"]),
+            leaf(leaves, "apiserver-kubelet-client", organizations=["kubeadm:cluster-admins"]),
+        ],
+        "front-proxy-ca": [leaf(leaves, "front-proxy-client")],
+        "etcd-ca": [leaf(leaves, "etcd-healthcheck-client")],
+    }
+    issuers = [
+        {"ca_cert_path": cas[name]["cert_path"], "ca_key_path": cas[name]["key_path"], "certificates": certs}
+        for name, certs in wanted.items()
+    ]
+    predicted = run("pki_cert", {"issuers": issuers}, "--check")
+    assert predicted["_rc"] == 0, predicted["_output"]
+    assert not leaves.exists()
+    made = run("pki_cert", {"issuers": issuers})
+    assert made["changed"] is True
+    assert [(r["cert_path"], r["action"]) for r in made["results"]] == [
+        (r["cert_path"], r["action"]) for r in predicted["results"]
+    ]
+    assert [r["action"] for r in made["results"]] == ["created"] * 4
+    assert [(i["ca_cert_path"], i["changed"], i["certificates"]) for i in made["issuers"]] == [
+        (cas[name]["cert_path"], True, len(certs)) for name, certs in wanted.items()
+    ]
+    assert "BEGIN" not in json.dumps(made)
+    for name, certs in wanted.items():
+        ca = x509.load_pem_x509_certificate(Path(cas[name]["cert_path"]).read_bytes())
+        for item in certs:
+            cert = x509.load_pem_x509_certificate(Path(item["cert_path"]).read_bytes())
+            assert cert.issuer == ca.subject
+            cert.verify_directly_issued_by(ca)  # raises unless the CA's key signed it
+            assert oct(Path(item["key_path"]).stat().st_mode & 0o777) == "0o600"
+    by_path = {r["cert_path"]: r for r in made["results"]}
+    for name, certs in wanted.items():
+        assert {by_path[item["cert_path"]]["ca_cert_path"] for item in certs} == {cas[name]["cert_path"]}
+    before = {p: p.read_bytes() for p in sorted(leaves.iterdir())}
+    again = run("pki_cert", {"issuers": issuers})
+    assert again["changed"] is False
+    assert [r["action"] for r in again["results"]] == ["unchanged"] * 4
+    assert [i["changed_certificates"] for i in again["issuers"]] == [[], [], []]
+    assert {p: p.read_bytes() for p in sorted(leaves.iterdir())} == before
+
+
+def test_issuers_without_a_ca_key_validate_only_and_write_nothing(tmp_path):
+    run("pki_ca", ca_args(tmp_path))
+    issuer = {"ca_cert_path": str(tmp_path / "ca.crt"), "certificates": [leaf(tmp_path, "missing")]}
+    refused = run("pki_cert", {"issuers": [issuer]})
+    assert refused["_rc"] != 0
+    assert "external CA mode" in refused["msg"]
+    assert not (tmp_path / "missing.crt").exists()
+
+
+@pytest.mark.parametrize("single", ["ca_cert_path", "ca_key_path", "certificates"])
+def test_issuers_and_single_issuer_options_are_mutually_exclusive(tmp_path, single):
+    issuer = {
+        "ca_cert_path": str(tmp_path / "ca.crt"),
+        "ca_key_path": str(tmp_path / "ca.key"),
+        "certificates": [leaf(tmp_path, "front-proxy-client")],
+    }
+    refused = run("pki_cert", {"issuers": [issuer], single: issuer[single]})
+    assert refused["_rc"] != 0
+    assert "mutually exclusive" in refused["msg"]
+    assert f"issuers|{single}" in refused["msg"]
