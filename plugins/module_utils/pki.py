@@ -43,6 +43,20 @@ class PKIError(Exception):
     """A problem the user must fix; the message names the file and the way out."""
 
 
+def run_module(module, run) -> None:
+    """The end of every PKI module's main(): ``run(module)`` with the library checked,
+    PKIError turned into the module's failure, and the diff dropped unless asked for."""
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=f"{MISSING_LIBRARY}: {CRYPTOGRAPHY_IMPORT_ERROR}")
+    try:
+        result = run(module)
+    except PKIError as exc:
+        module.fail_json(msg=str(exc))
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
 def now() -> datetime.datetime:
     """The current time; one place so tests can shift it."""
     return datetime.datetime.now(datetime.UTC)

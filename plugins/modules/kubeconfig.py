@@ -257,15 +257,9 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    if not pki.HAS_CRYPTOGRAPHY or yaml is None:
-        module.fail_json(msg="the Python libraries cryptography and PyYAML are required on the controller")
-    try:
-        result = run(module)
-    except pki.PKIError as exc:
-        module.fail_json(msg=str(exc))
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    if yaml is None:
+        module.fail_json(msg="the Python library PyYAML is required on the controller (pip install pyyaml)")
+    pki.run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -377,15 +377,7 @@ def main() -> None:
         required_together=[("cert_path", "common_name")],
         supports_check_mode=True,
     )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=f"{pki.MISSING_LIBRARY}: {pki.CRYPTOGRAPHY_IMPORT_ERROR}")
-    try:
-        result = run(module)
-    except pki.PKIError as exc:
-        module.fail_json(msg=str(exc))
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    pki.run_module(module, run)
 
 
 if __name__ == "__main__":
