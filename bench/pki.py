@@ -4,7 +4,7 @@
 
     python3 tools/slipway.py exec -- python bench/pki.py [--nodes 3] [--algorithm RSA-2048]
 
-1. Slipway: ``playbooks/pki.yml`` (our modules, one call per CA), and the same
+1. Slipway: ``playbooks/pki.yml`` (our modules: one call for the CAs, one for every certificate), and the same
    set made by calling our module_utils directly (the library cost alone);
 2. the openssl command line (genpkey, req, x509 per certificate);
 3. community.crypto modules (openssl_privatekey, openssl_csr_pipe,

@@ -147,7 +147,7 @@ def test_killed_twice_then_completed_loses_nothing(control_plane):
 
     # Killed on the controller while it reissues the leaves, then on the node right after
     # role pki installed them (one pki_install call), before the restarts.
-    run_killed(inventory, "certs.yml", "PKI | Certificates, one call per CA", *RENEW, faketime=LATER)
+    run_killed(inventory, "certs.yml", "PKI | Certificates of every CA (one call)", *RENEW, faketime=LATER)
     run_killed(inventory, "certs.yml", "PKI | Install the CAs", *RENEW, faketime=LATER)
     done = run(inventory, "certs.yml", *RENEW, faketime=LATER)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]

@@ -188,7 +188,7 @@ def test_san_change_reissues_only_the_affected_leaves(tmp_path):
     assert snapshot(pki_dir) == before, "check mode wrote files"
     real = run_pki(inventory)
     assert real.returncode == 0, real.stdout
-    assert changed_tasks(predicted) == changed_tasks(real) == ["PKI | Certificates, one call per CA"]
+    assert changed_tasks(predicted) == changed_tasks(real) == ["PKI | Certificates of every CA (one call)"]
     after = snapshot(pki_dir)
     changed = {name for name in after if after[name] != before.get(name)}
     changed = {n for n in changed if not n.endswith(".bak")}
