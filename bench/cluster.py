@@ -688,6 +688,29 @@ def report(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def compare(before: dict, after: dict) -> str:
+    """Two results files side by side: wall time per size, then the no-op run by phase and role."""
+    old = {r["hosts"]: r for r in before["results"]}
+    lines = ["| hosts | first run before, after | no-op run before, after | tasks/host (cp) before, after |"]
+    lines.append("|---:|---:|---:|---:|")
+    common = [r for r in sorted(after["results"], key=lambda r: r["hosts"]) if r["hosts"] in old]
+    for r in common:
+        b = old[r["hosts"]]
+        tasks = [x.get("first_run", {}).get("tasks_per_host", {}).get("control_plane", "-") for x in (b, r)]
+        lines.append(
+            f"| {r['hosts']} | {seconds(b.get('first_run'))}, {seconds(r.get('first_run'))} "
+            f"| {seconds(b.get('noop_run'))}, {seconds(r.get('noop_run'))} | {tasks[0]}, {tasks[1]} |"
+        )
+    for r in common:
+        b = old[r["hosts"]].get("noop_run", {}).get("components", {})
+        a = r.get("noop_run", {}).get("components", {})
+        names = sorted(set(b) | set(a), key=lambda n: -max(b.get(n, 0), a.get(n, 0)))[:14]
+        lines += ["", f"No-op run at {r['hosts']} host(s), task wall time by phase and role:", ""]
+        lines += ["| phase: role | before | after |", "|---|---:|---:|"]
+        lines += [f"| {n} | {b.get(n, 0):.1f} s | {a.get(n, 0):.1f} s |" for n in names]
+    return "\n".join(lines)
+
+
 def median(values: list[float]) -> float | None:
     if not values:
         return None
@@ -696,7 +719,7 @@ def median(values: list[float]) -> float | None:
     return ordered[middle] if len(ordered) % 2 else round((ordered[middle - 1] + ordered[middle]) / 2, 1)
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1,3,10,30", help="host counts, comma-separated")
     parser.add_argument(
@@ -707,9 +730,19 @@ def main() -> int:
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/cluster-<date>.json)")
     parser.add_argument("--fresh", action="store_true", help="do not keep sizes measured earlier in --output")
     parser.add_argument("--report", type=Path, metavar="JSON", help="only print the tables of a results file")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--compare", type=Path, nargs=2, metavar=("BEFORE", "AFTER"), help="only compare two results files"
+    )
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     if args.report:
         print(report(json.loads(args.report.read_text())))
+        return 0
+    if args.compare:
+        print(compare(*(json.loads(path.read_text()) for path in args.compare)))
         return 0
     for tool in ("ansible-playbook", "podman"):
         if not shutil.which(tool):
