@@ -781,6 +781,12 @@ def main() -> int:
     merged.sort(key=lambda r: r["hosts"])
     summary = {
         "command": "python3 tools/slipway.py exec -- python bench/cluster.py " + " ".join(sys.argv[1:]),
+        "commit": subprocess.run(
+            ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip(),
         "machine": machine(),
         "playbook": " ".join(["ansible-playbook", "-i", "<bench inventory>", *PLAYBOOK]),
         "results": merged,
