@@ -190,3 +190,19 @@ class ManagedFile:
             os.chown(self.path, self.uid, self.gid)
             os.chmod(self.path, self.mode)
         return saved
+
+
+def run_plan(module, make_plan, errors: tuple = (NodeFileError,)) -> None:
+    """The end of a planning module's main(): ``make_plan(module)`` gives an object with
+    ``result``, ``diff()`` and ``apply()``; applied unless in check mode, the diff shown when
+    asked for, ``errors`` turned into the module's failure."""
+    try:
+        plan = make_plan(module)
+        diff = plan.diff() if module._diff else []
+        if not module.check_mode:
+            plan.apply()
+    except errors as error:
+        module.fail_json(msg=str(error), changed=False)
+    if diff:
+        plan.result["diff"] = diff
+    module.exit_json(**plan.result)

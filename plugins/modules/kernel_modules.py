@@ -185,6 +185,11 @@ class KernelModules:
                 )
             loaded.append(name)
 
+    def apply(self) -> None:
+        # Modules first: a module that cannot be loaded is then not listed for the next boot.
+        self.load()
+        self.write()
+
     def write(self) -> None:
         try:
             saved = self.file.apply(backup_old=self.module.params["backup"])
@@ -210,18 +215,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
-        plan = KernelModules(module)
-        diff = plan.diff() if module._diff else []
-        if not module.check_mode:
-            # Modules first: a module that cannot be loaded is then not listed for the next boot.
-            plan.load()
-            plan.write()
-    except NodeFileError as error:
-        module.fail_json(msg=str(error), changed=False)
-    if diff:
-        plan.result["diff"] = diff
-    module.exit_json(**plan.result)
+    node_files.run_plan(module, KernelModules)
 
 
 if __name__ == "__main__":

@@ -184,16 +184,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
-        plan = Sysctls(module)
-        diff = plan.diff() if module._diff else []
-        if not module.check_mode:
-            plan.apply()
-    except (SysctlError, NodeFileError) as error:
-        module.fail_json(msg=str(error), changed=False)
-    if diff:
-        plan.result["diff"] = diff
-    module.exit_json(**plan.result)
+    node_files.run_plan(module, Sysctls, (SysctlError, NodeFileError))
 
 
 if __name__ == "__main__":

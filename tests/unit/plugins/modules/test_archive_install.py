@@ -38,15 +38,7 @@ def make_archive(path: Path, members: dict[str, tuple[bytes, int]], extra=None) 
 
 
 def run(tmp_path: Path, archive: Path, *flags: str) -> dict:
-    args = {
-        "archives": [{"src": str(archive), "dest": str(tmp_path / "usr")}],
-        "record_dir": str(tmp_path / "records"),
-        "owner": pwd.getpwuid(os.getuid()).pw_name,
-        "group": grp.getgrgid(os.getgid()).gr_name,
-    }
-    result = run_module("archive_install", args, *flags)
-    result.setdefault("failed", result["_rc"] != 0)
-    return result
+    return run_entries(tmp_path, [{"src": str(archive), "dest": str(tmp_path / "usr")}], *flags)
 
 
 @pytest.fixture
